@@ -1,0 +1,275 @@
+"""Every registered primitive: reverse mode, forward mode and second order against central
+differences, in float64, on hypothesis-drawn shapes (0-d, size-1 axes, broadcasting pairs)
+and values kept away from kinks and singularities by construction.
+
+Adding a primitive without a case here fails `test_every_registered_primitive_has_test_data`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import autograd_core as ag
+from autograd_core import testing as agt
+from tests.numeric import check_forward, check_reverse, check_second_order
+
+Case = tuple[Callable[..., ag.Tensor], list[np.ndarray]]
+Draw = Callable[[st.SearchStrategy[Any]], Any]
+
+
+def unary(fn: Callable[..., ag.Tensor], values: Any = None) -> Callable[[Draw], Case]:
+    return lambda draw: (fn, [draw(values if values is not None else agt.arrays())])
+
+
+def binary(
+    fn: Callable[..., ag.Tensor], left: Any = agt.arrays, right: Any = agt.arrays
+) -> Callable[[Draw], Case]:
+    def case(draw: Draw) -> Case:
+        shape_a, shape_b = draw(agt.broadcastable_shapes())
+        return fn, [draw(left(shape_a)), draw(right(shape_b))]
+
+    return case
+
+
+def reduction(fn: Callable[..., ag.Tensor], values: Any = agt.arrays) -> Callable[[Draw], Case]:
+    def case(draw: Draw) -> Case:
+        x = draw(values(agt.shapes()))
+        axis, keepdims = draw(agt.reduction_axes(x.ndim))
+        return (lambda t: fn(t, axis=axis, keepdims=keepdims)), [x]
+
+    return case
+
+
+def along_axis(fn: Callable[..., ag.Tensor]) -> Callable[[Draw], Case]:
+    def case(draw: Draw) -> Case:
+        x = draw(agt.arrays(agt.shapes(min_dims=1)))
+        axis = draw(st.integers(-x.ndim, x.ndim - 1))
+        return (lambda t: fn(t, axis=axis)), [x]
+
+    return case
+
+
+def where_case(draw: Draw) -> Case:
+    shape_c, shape_a, shape_b = draw(agt.broadcastable_shapes(num_shapes=3))
+    cond = draw(hnp.arrays(np.bool_, shape_c))
+    return (lambda a, b: ag.where(cond, a, b)), [
+        draw(agt.arrays(shape_a)),
+        draw(agt.arrays(shape_b)),
+    ]
+
+
+def separated(fn: Callable[..., ag.Tensor]) -> Callable[[Draw], Case]:
+    return lambda draw: (fn, list(draw(agt.separated_pairs())))
+
+
+def clip_case(draw: Draw) -> Case:
+    lo = draw(st.sampled_from([None, -0.5]))
+    hi = draw(st.sampled_from([None, 0.5])) if lo is not None else 0.5
+    x = draw(agt.arrays(avoid=(-0.5, 0.5)))
+    return (lambda t: ag.clip(t, lo, hi)), [x]
+
+
+def reshape_case(draw: Draw) -> Case:
+    x = draw(agt.arrays())
+    target = draw(st.sampled_from([(-1,), (x.size, 1), (1, *x.shape), tuple(reversed(x.shape))]))
+    return (lambda t: ag.reshape(t, target)), [x]
+
+
+def transpose_case(draw: Draw) -> Case:
+    x = draw(agt.arrays(agt.shapes(min_dims=2)))
+    axes = tuple(draw(st.permutations(range(x.ndim))))
+    return (lambda t: ag.transpose(t, axes)), [x]
+
+
+def broadcast_case(draw: Draw) -> Case:
+    shape, other = draw(agt.broadcastable_shapes())
+    target = np.broadcast_shapes(shape, other)
+    return (lambda t: ag.broadcast_to(t, target)), [draw(agt.arrays(shape))]
+
+
+def sum_to_case(draw: Draw) -> Case:
+    shape, other = draw(agt.broadcastable_shapes())
+    full = np.broadcast_shapes(shape, other)
+    return (lambda t: ag.sum_to(t, shape)), [draw(agt.arrays(full))]
+
+
+@st.composite
+def indices(draw: st.DrawFn, shape: tuple[int, ...]) -> Any:
+    """Basic slices, integer arrays with repeats, boolean masks, and tuples mixing them."""
+
+    def one_axis(n: int) -> st.SearchStrategy[Any]:
+        return st.one_of(
+            st.integers(-n, n - 1),
+            st.builds(
+                slice,
+                st.none() | st.integers(-n, n),
+                st.none() | st.integers(-n, n),
+                st.none() | st.sampled_from([1, 2, -1]),
+            ),
+            st.lists(st.integers(0, n - 1), min_size=1, max_size=5).map(np.array),
+        )
+
+    kind = draw(st.sampled_from(["mask", "axes"]))
+    if kind == "mask":
+        return draw(hnp.arrays(np.bool_, shape))
+    count = draw(st.integers(1, len(shape)))
+    parts = [draw(one_axis(n)) for n in shape[:count]]
+    arrays_used = [p for p in parts if isinstance(p, np.ndarray)]
+    if len(arrays_used) > 1:  # several integer arrays must broadcast together: use one
+        parts = [
+            p if not isinstance(p, np.ndarray) or p is arrays_used[0] else slice(None)
+            for p in parts
+        ]
+    return tuple(parts)
+
+
+def getitem_case(draw: Draw) -> Case:
+    x = draw(agt.arrays(agt.shapes(min_dims=1)))
+    index = draw(indices(x.shape))
+    return (lambda t: t[index]), [x]
+
+
+def scatter_case(draw: Draw) -> Case:
+    shape = draw(agt.shapes(min_dims=1))
+    index = draw(indices(shape))
+    values = draw(agt.arrays(np.zeros(shape)[index].shape))
+    return (lambda t: ag.scatter_add(t, index, shape)), [values]
+
+
+def concat_case(draw: Draw) -> Case:
+    base = draw(agt.shapes(min_dims=1))
+    axis = draw(st.integers(-len(base), len(base) - 1))
+    count = draw(st.integers(2, 3))
+    arrays = []
+    for _ in range(count):
+        shape = list(base)
+        shape[axis] = draw(st.integers(1, 3))
+        arrays.append(draw(agt.arrays(tuple(shape))))
+    return (lambda *ts: ag.concat(ts, axis=axis)), arrays
+
+
+def matmul_case(draw: Draw) -> Case:
+    n, k, m = (draw(st.integers(1, 4)) for _ in range(3))
+    batch_a, batch_b = draw(agt.broadcastable_shapes(max_dims=2, max_side=3))
+    kind = draw(st.sampled_from(["matrix", "vector-left", "vector-right", "dot"]))
+    shape_a = (k,) if kind in ("vector-left", "dot") else (*batch_a, n, k)
+    shape_b = (k,) if kind in ("vector-right", "dot") else (*batch_b, k, m)
+    return ag.matmul, [draw(agt.arrays(shape_a)), draw(agt.arrays(shape_b))]
+
+
+CASES: dict[str, Callable[[Draw], Case]] = {
+    "neg": unary(ag.neg),
+    "add": binary(ag.add),
+    "sub": binary(ag.sub),
+    "mul": binary(ag.mul),
+    "div": binary(ag.div, right=agt.nonzero_arrays),
+    "pow": binary(
+        ag.pow,
+        left=agt.positive_arrays,
+        # y == 0 exactly is where PyTorch's convention masks d/dx to 0
+        right=lambda s: agt.arrays(s, low=-2.0, high=2.0, avoid=(0.0,)),
+    ),
+    "maximum": separated(ag.maximum),
+    "minimum": separated(ag.minimum),
+    "where": where_case,
+    "exp": unary(ag.exp),
+    "log": unary(ag.log, agt.positive_arrays()),
+    "sqrt": unary(ag.sqrt, agt.positive_arrays()),
+    "abs": unary(ag.abs, agt.arrays(avoid=(0.0,))),
+    "sin": unary(ag.sin),
+    "cos": unary(ag.cos),
+    "tanh": unary(ag.tanh),
+    "sigmoid": unary(ag.sigmoid, agt.arrays(low=-6.0, high=6.0)),
+    "relu": unary(ag.relu, agt.arrays(avoid=(0.0,))),
+    "clip": clip_case,
+    "sum": reduction(ag.sum),
+    "mean": reduction(ag.mean),
+    "max": reduction(ag.max, agt.distinct_arrays),
+    "min": reduction(ag.min, agt.distinct_arrays),
+    "logsumexp": reduction(ag.logsumexp),
+    "softmax": along_axis(ag.softmax),
+    "log_softmax": along_axis(ag.log_softmax),
+    "reshape": reshape_case,
+    "transpose": transpose_case,
+    "broadcast_to": broadcast_case,
+    "sum_to": sum_to_case,
+    "getitem": getitem_case,
+    "scatter_add": scatter_case,
+    "concat": concat_case,
+    "matmul": matmul_case,
+    "cast": unary(lambda t: ag.cast(t, np.longdouble)),
+}
+
+# Composite functions of the public API get the same three checks.
+COMPOSITES: dict[str, Callable[[Draw], Case]] = {
+    "var": reduction(ag.var),
+    # std has a kink where all reduced values are equal: reduce distinct values, >= 2 of them
+    "std": lambda draw: reduction(
+        ag.std, lambda s: agt.distinct_arrays(agt.shapes(min_dims=1, min_side=2), spacing=0.3)
+    )(draw),
+    "var_ddof1": lambda draw: (
+        lambda t: ag.var(t, ddof=1),
+        [draw(agt.arrays(agt.shapes(min_dims=1, min_side=2)))],
+    ),
+    "stack": lambda draw: (
+        lambda a, b: ag.stack([a, b], axis=-1),
+        [draw(agt.arrays((2, 3))), draw(agt.arrays((2, 3)))],
+    ),
+    "squeeze_unsqueeze": lambda draw: (
+        lambda t: ag.unsqueeze(ag.squeeze(t), 0),
+        [draw(agt.arrays())],
+    ),
+    "survey_example": lambda draw: (
+        lambda a, b: ag.log(a) + a * b - ag.sin(b),
+        [draw(agt.positive_arrays((3,))), draw(agt.arrays((3,)))],
+    ),
+}
+
+ALL_CASES = {**CASES, **COMPOSITES}
+
+checks = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+def test_every_registered_primitive_has_test_data() -> None:
+    assert set(ag.PRIMITIVES) == set(CASES), "primitives without test data (or stale cases)"
+
+
+@pytest.mark.parametrize("name", sorted(ALL_CASES))
+@checks
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_reverse_mode_matches_central_differences(
+    name: str, data: st.DataObject, seed: int
+) -> None:
+    fn, arrays = ALL_CASES[name](data.draw)
+    check_reverse(fn, arrays, np.random.default_rng(seed))
+
+
+@pytest.mark.parametrize("name", sorted(ALL_CASES))
+@checks
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_forward_mode_matches_central_differences(
+    name: str, data: st.DataObject, seed: int
+) -> None:
+    fn, arrays = ALL_CASES[name](data.draw)
+    check_forward(fn, arrays, np.random.default_rng(seed))
+
+
+@pytest.mark.parametrize("name", sorted(ALL_CASES))
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_second_order_matches_differences_of_gradients(
+    name: str, data: st.DataObject, seed: int
+) -> None:
+    fn, arrays = ALL_CASES[name](data.draw)
+    check_second_order(fn, arrays, np.random.default_rng(seed))
