@@ -15,6 +15,7 @@ from autograd_core.engine import (
     Primitive,
     enable_grad,
     is_grad_enabled,
+    module_scope,
     no_grad,
     set_grad_enabled,
 )
@@ -92,6 +93,7 @@ __all__ = [
     "mean",
     "min",
     "minimum",
+    "module_scope",
     "mul",
     "neg",
     "no_grad",

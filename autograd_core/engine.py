@@ -39,7 +39,7 @@ class _State:
         self.max_level = 0  # 0: no forward mode; else active levels up to this one propagate
         self.levels: frozenset[int] = frozenset()  # levels of the jvp calls now running
         self.next_level = 1
-        self.scope: Any = None  # set by nn modules so drawings can cluster their ops
+        self.scope: tuple[Any, ...] | None = None  # enclosing nn modules, for drawings
 
 
 STATE = _State()
@@ -89,10 +89,14 @@ def is_grad_enabled() -> bool:
 
 
 @contextmanager
-def module_scope(scope: Any) -> Iterator[None]:
-    """Tag every node created inside with `scope` (used by nn modules for drawing clusters)."""
+def module_scope(module: Any) -> Iterator[None]:
+    """Tag every node created inside with the stack of enclosing modules (outermost first).
+
+    nn's `Module.__call__` enters this, so a drawing can cluster each module call's ops;
+    `Node.scope` is then a tuple of module objects, or None outside any module.
+    """
     previous = STATE.scope
-    STATE.scope = scope
+    STATE.scope = (module,) if previous is None else (*previous, module)
     try:
         yield
     finally:
