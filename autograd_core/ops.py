@@ -14,6 +14,7 @@ operands and call the primitives.
 from __future__ import annotations
 
 import builtins
+import math
 import operator
 from collections.abc import Sequence
 from typing import Any
@@ -207,6 +208,50 @@ RELU = _unary(
     lambda x: np.maximum(x, 0.0),
     lambda g, out, x: where(x.data > 0, g, 0.0),
     doc="max(x, 0); relu'(0) = 0",
+)
+
+
+def _softplus_forward(x: np.ndarray) -> np.ndarray:
+    """log(1 + e^x) = max(x, 0) + log1p(e^-|x|): no overflow for any x."""
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+
+SOFTPLUS = _unary(
+    "softplus",
+    _softplus_forward,
+    lambda g, out, x: g * sigmoid(x),
+    doc="log(1 + e^x), stable; d/dx softplus(x) = sigmoid(x)",
+)
+
+LOG1P = _unary(
+    "log1p",
+    _quiet(np.log1p),
+    lambda g, out, x: g / (x + 1.0),
+    doc="log(1 + x), exact near 0; d/dx = 1/(1 + x)",
+)
+
+EXPM1 = _unary(
+    "expm1",
+    _quiet(np.expm1),
+    lambda g, out, x: g * (out + 1.0),
+    save_output=True,
+    doc="e^x - 1, exact near 0; d/dx = e^x",
+)
+
+_ERF = np.frompyfunc(math.erf, 1, 1)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def _erf_forward(x: np.ndarray) -> np.ndarray:
+    """The Gauss error function to float64 precision (math.erf, element by element)."""
+    return np.asarray(_ERF(x), dtype=x.dtype)
+
+
+ERF = _unary(
+    "erf",
+    _erf_forward,
+    lambda g, out, x: g * (exp(neg(x * x)) * _TWO_OVER_SQRT_PI),
+    doc="erf(x) = 2/sqrt(pi) * integral_0^x e^(-t^2) dt; d/dx = 2/sqrt(pi) e^(-x^2)",
 )
 
 
@@ -672,6 +717,26 @@ def sigmoid(x: Any) -> Tensor:
 def relu(x: Any) -> Tensor:
     """max(x, 0) with relu'(0) = 0."""
     return apply(RELU, _tensor(x))
+
+
+def softplus(x: Any) -> Tensor:
+    """log(1 + e^x), computed without overflow; its derivative is sigmoid(x)."""
+    return apply(SOFTPLUS, _tensor(x))
+
+
+def log1p(x: Any) -> Tensor:
+    """log(1 + x), accurate for small x."""
+    return apply(LOG1P, _tensor(x))
+
+
+def expm1(x: Any) -> Tensor:
+    """e^x - 1, accurate for small x."""
+    return apply(EXPM1, _tensor(x))
+
+
+def erf(x: Any) -> Tensor:
+    """The Gauss error function (exact GELU is x * (1 + erf(x / sqrt 2)) / 2)."""
+    return apply(ERF, _tensor(x))
 
 
 def clip(x: Any, lo: float | None = None, hi: float | None = None) -> Tensor:
