@@ -14,6 +14,8 @@ Broadcasting is undone here, once (`sum_to`), never inside a rule.
 from __future__ import annotations
 
 import functools
+import heapq
+import itertools
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -213,6 +215,7 @@ class Node:
         "retained",
         "scope",
         "freed",
+        "sequence",
         "__weakref__",
     )
 
@@ -231,6 +234,9 @@ class Node:
         self.retained: weakref.ref[Tensor] | None = None
         self.scope = STATE.scope
         self.freed = False
+        # Creation order: every node is made after the nodes of its inputs, so visiting
+        # nodes from the highest sequence down is a topological order (as PyTorch does).
+        self.sequence = next(_SEQUENCE)
 
     def name(self) -> str:
         return self.prim.name
@@ -240,14 +246,27 @@ class Node:
 
     def parents(self) -> list[Node]:
         """Nodes of the inputs that are themselves results of recorded ops."""
-        return [x if type(x) is Node else x._node for x in self.inputs if _has_node(x)]
+        tensor_type: Any = _TENSOR
+        found = []
+        for x in self.inputs:
+            if isinstance(x, tensor_type):
+                if x._node is not None:
+                    found.append(x._node)
+            elif type(x) is Node:  # a freed graph keeps its structure as nodes
+                found.append(x)
+        return found
 
 
-def _has_node(x: Any) -> bool:
-    return type(x) is Node or (_is_tensor(x) and x._node is not None)
+_SEQUENCE = itertools.count()
+_TENSOR: Any = None  # the Tensor class and its fast constructor, set by tensor.py
+_wrap: Any = None
 
 
-_TENSOR: type | None = None  # set by tensor.py, avoids an import cycle
+def bind_tensor_type(tensor_type: type) -> None:
+    """Called once by tensor.py: the engine makes tensors without importing that module."""
+    global _TENSOR, _wrap
+    _TENSOR = tensor_type
+    _wrap = tensor_type._wrap  # type: ignore[attr-defined]
 
 
 def _is_tensor(x: Any) -> bool:
@@ -262,24 +281,32 @@ def _is_tensor(x: Any) -> bool:
 def apply(prim: Primitive, *inputs: Any, **params: Any) -> Tensor:
     """Run `prim` on tensors (or constants); record a node when any input requires grad."""
     tensor_type: Any = _TENSOR
-    arrays = [x.data if isinstance(x, tensor_type) else x for x in inputs]
+    record = False
+    if len(inputs) == 2:  # the common case, unrolled: this is the hot path of every op
+        a, b = inputs
+        if isinstance(a, tensor_type):
+            record = a.requires_grad
+            a = a.data
+        if isinstance(b, tensor_type):
+            record = record or b.requires_grad
+            b = b.data
+        arrays: Any = (a, b)
+    else:
+        arrays = [x.data if isinstance(x, tensor_type) else x for x in inputs]
+        record = any(isinstance(x, tensor_type) and x.requires_grad for x in inputs)
     try:
-        out = tensor_type._wrap(prim.forward(*arrays, **params))
+        out = _wrap(prim.forward(*arrays, **params))
     except (ValueError, TypeError, IndexError) as error:
         raise type(error)(_describe_failure(prim, arrays, error)) from None
-    if STATE.grad_enabled:
-        for x in inputs:
-            if isinstance(x, tensor_type) and x.requires_grad:
-                node = Node(prim, inputs, params, out.data if prim.save_output else None)
-                out._node = node
-                out.requires_grad = True
-                break
+    if record and STATE.grad_enabled:
+        out._node = Node(prim, inputs, params, out.data if prim.save_output else None)
+        out.requires_grad = True
     if STATE.max_level:
         _push_tangents(prim, inputs, params, out)
     return out
 
 
-def _describe_failure(prim: Primitive, arrays: list[Any], error: Exception) -> str:
+def _describe_failure(prim: Primitive, arrays: Sequence[Any], error: Exception) -> str:
     """Name the op and what it was given, instead of numpy's internal wording alone."""
     described = ", ".join(
         f"shape {a.shape} {a.dtype}" if isinstance(a, np.ndarray) else type(a).__name__
@@ -334,26 +361,22 @@ def _push_tangents(
 
 
 def topological_order(roots: Node | Sequence[Node]) -> list[Node]:
-    """Nodes reachable from `roots`, each before every node it depends on (no recursion)."""
-    order: list[Node] = []
-    visited: set[Node] = set()
-    for root in [roots] if isinstance(roots, Node) else roots:
-        if root in visited:
-            continue
-        visited.add(root)
-        stack: list[tuple[Node, Iterator[Node]]] = [(root, iter(root.parents()))]
-        while stack:
-            node, pending = stack[-1]
-            for parent in pending:
-                if parent not in visited:
-                    visited.add(parent)
-                    stack.append((parent, iter(parent.parents())))
-                    break
-            else:
-                stack.pop()
-                order.append(node)
-    order.reverse()
-    return order
+    """Nodes reachable from `roots`, each before every node it depends on (no recursion).
+
+    Reverse creation order is topological, so this is a reachability walk and one sort.
+    """
+    stack = [roots] if isinstance(roots, Node) else list(roots)
+    seen = set(stack)
+    while stack:
+        for parent in stack.pop().parents():
+            if parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    return sorted(seen, key=_by_sequence, reverse=True)
+
+
+def _by_sequence(node: Node) -> int:
+    return node.sequence
 
 
 def backward(
@@ -417,35 +440,41 @@ def _backpropagate(
     create_graph: bool,
     capture: dict[Any, Tensor | None] | None,
 ) -> None:
-    """The reverse sweep: visit nodes in topological order, apply each input's VJP rule.
+    """The reverse sweep: visit nodes from the newest down, apply each input's VJP rule.
 
-    With `capture` None, leaf gradients accumulate into `.grad`; otherwise the gradients of
-    the keys of `capture` (nodes or leaves) are stored there and `.grad` is left alone.
+    Pending nodes wait in a heap keyed by creation sequence; the newest pending node has
+    received every contribution (all its consumers are newer), so it is ready. No separate
+    topological sort, no recursion. With `capture` None, leaf gradients accumulate into
+    `.grad`; otherwise the gradients of the keys of `capture` (nodes or leaves) are stored
+    there and `.grad` is left alone. Unless `retain_graph`, each node is freed once used.
     """
     from autograd_core.ops import sum_to
 
-    tensor_type: Any = _TENSOR
-    grads: dict[Any, Tensor] = {}
+    tensor_type = _TENSOR
+    grads: dict[Node, Tensor] = {}
+    pending: list[tuple[int, Node]] = []
     stored: set[int] = set()
+    push, pop = heapq.heappush, heapq.heappop
 
-    def deliver(x: Tensor, g: Tensor) -> None:
-        node = x._node
-        if node is not None:
-            grads[node] = grads[node] + g if node in grads else g
-        elif capture is None:
+    def deliver_to_leaf(x: Tensor, g: Tensor) -> None:
+        if capture is None:
             _accumulate_leaf(x, g, create_graph, stored)
         elif x in capture:
             previous = capture[x]
             capture[x] = g if previous is None else previous + g
 
-    roots = []
-    for root, seed in pairs:
-        with _GradMode(create_graph):
-            deliver(root, seed)
-        if root._node is not None:
-            roots.append(root._node)
     with _GradMode(create_graph):
-        for node in topological_order(roots):
+        for root, seed in pairs:
+            node = root._node
+            if node is None:
+                deliver_to_leaf(root, seed)
+            elif node in grads:
+                grads[node] = grads[node] + seed
+            else:
+                grads[node] = seed
+                push(pending, (-node.sequence, node))
+        while pending:
+            node = pop(pending)[1]
             g = grads.pop(node)
             if node.freed:
                 raise RuntimeError(
@@ -464,19 +493,38 @@ def _backpropagate(
             prim, inputs, params = node.prim, node.inputs, node.params
             out = None
             if prim.save_output:
-                out = tensor_type._wrap(node.out_data)
+                out = _wrap(node.out_data)
                 out._tangents = node.out_tangents
                 if create_graph:
                     out._node, out.requires_grad = node, True
+            vjps = prim.vjps
+            structure = []  # the inputs as a freed node keeps them: nodes for results
             for argnum, x in enumerate(inputs):
-                if not (isinstance(x, tensor_type) and x.requires_grad):
+                if not isinstance(x, tensor_type):
+                    structure.append(x)
                     continue
-                gx = prim.vjp_rule(argnum)(g, out, *inputs, **params)
-                if gx.shape != x.shape:
-                    gx = sum_to(gx, x.shape)
-                deliver(x, gx)
+                parent = x._node
+                structure.append(x if parent is None else parent)
+                if not x.requires_grad:
+                    continue
+                rule = vjps[argnum] if vjps is not None and argnum < len(vjps) else None
+                if rule is None:
+                    rule = prim.vjp_rule(argnum)  # raises, naming the op and the input
+                gx = rule(g, out, *inputs, **params)
+                if gx.data.shape != x.data.shape:
+                    gx = sum_to(gx, x.data.shape)
+                if parent is None:
+                    deliver_to_leaf(x, gx)
+                elif parent in grads:
+                    grads[parent] = grads[parent] + gx
+                else:
+                    grads[parent] = gx
+                    push(pending, (-parent.sequence, parent))
             if not retain_graph:
-                _free(node)
+                node.freed = True
+                node.out_data = None
+                node.out_tangents = None
+                node.inputs = tuple(structure)
 
 
 def _seed_gradient(root: Tensor, gradient: Any, create_graph: bool) -> Tensor:
@@ -523,17 +571,3 @@ def _accumulate_leaf(leaf: Tensor, g: Tensor, create_graph: bool, stored: set[in
         with _GradMode(create_graph):
             leaf.grad = leaf.grad + g
         stored.add(id(leaf.grad.data))
-
-
-def _free(node: Node) -> None:
-    """Release what backward saved: the output array and intermediate input tensors.
-
-    The structure stays walkable (inputs that were results are replaced by their nodes,
-    leaves are kept), so a graph can still be drawn after backward.
-    """
-    node.freed = True
-    node.out_data = None
-    node.out_tangents = None
-    node.inputs = tuple(
-        x._node if _is_tensor(x) and x._node is not None else x for x in node.inputs
-    )

@@ -616,24 +616,28 @@ def _tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
-def add(a: Any, b: Any) -> Tensor:
-    """a + b, broadcasting."""
-    return apply(ADD, _operand(a, b), _operand(b, a))
+def _binary_function(prim: Primitive, doc: str) -> Any:
+    """The public function of a broadcasting binary primitive: turn operands, then apply.
+
+    Tensors and Python scalars (the common case) pass through without a call.
+    """
+
+    def function(a: Any, b: Any) -> Tensor:
+        if not (isinstance(a, Tensor) or type(a) in _SCALARS):
+            a = _operand(a, b)
+        if not (isinstance(b, Tensor) or type(b) in _SCALARS):
+            b = _operand(b, a)
+        return apply(prim, a, b)
+
+    function.__name__ = function.__qualname__ = prim.name
+    function.__doc__ = doc
+    return function
 
 
-def sub(a: Any, b: Any) -> Tensor:
-    """a - b, broadcasting."""
-    return apply(SUB, _operand(a, b), _operand(b, a))
-
-
-def mul(a: Any, b: Any) -> Tensor:
-    """a * b, broadcasting."""
-    return apply(MUL, _operand(a, b), _operand(b, a))
-
-
-def div(a: Any, b: Any) -> Tensor:
-    """a / b, broadcasting."""
-    return apply(DIV, _operand(a, b), _operand(b, a))
+add = _binary_function(ADD, "a + b, broadcasting.")
+sub = _binary_function(SUB, "a - b, broadcasting.")
+mul = _binary_function(MUL, "a * b, broadcasting.")
+div = _binary_function(DIV, "a / b, broadcasting.")
 
 
 def pow(x: Any, y: Any) -> Tensor:

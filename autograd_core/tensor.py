@@ -45,24 +45,18 @@ class Tensor:
     float64; float32 stays float32 (Python scalars in later ops never promote it).
     """
 
-    __slots__ = (
-        "data",
-        "grad",
-        "requires_grad",
-        "name",
-        "_node",
-        "_tangents",
-        "_retains_grad",
-        "__weakref__",
-    )
+    # What every tensor sets lives in slots; what few tensors set (a gradient, a name, a
+    # forward-mode tangent) lives in a per-instance dict made only on first assignment,
+    # read through the class defaults below. Creating a tensor is the engine's hot path.
+    __slots__ = ("data", "requires_grad", "_node", "__dict__", "__weakref__")
     __array_ufunc__ = None  # make `ndarray * Tensor` defer to Tensor.__rmul__
 
     data: np.ndarray
-    grad: Tensor | None
     requires_grad: bool
-    name: str | None
     _node: engine.Node | None
-    _tangents: dict[int, Tensor] | None
+    grad: Tensor | None = None
+    name: str | None = None
+    _tangents: dict[int, Tensor] | None = None
 
     def __init__(
         self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None
@@ -72,24 +66,18 @@ class Tensor:
             if dtype.kind != "f":
                 raise TypeError(f"Tensor: dtype must be a floating type, got {dtype}")
         self.data = _as_float_array(data, dtype)
-        self.grad = None
         self.requires_grad = bool(requires_grad)
-        self.name = name
         self._node = None
-        self._tangents = None
-        self._retains_grad = False
+        if name is not None:
+            self.name = name
 
-    @classmethod
-    def _wrap(cls, data: Any) -> Tensor:
-        """A tensor around an array the engine just made: no copy, no checks."""
-        t = object.__new__(cls)
-        t.data = data if type(data) is np.ndarray else np.asarray(data)
-        t.grad = None
+    @staticmethod
+    def _wrap(data: Any, _new: Any = object.__new__, _ndarray: Any = np.ndarray) -> Tensor:
+        """A tensor around an array the engine just made: no copy, no checks (hot path)."""
+        t: Tensor = _new(Tensor)
+        t.data = data if type(data) is _ndarray else np.asarray(data)
         t.requires_grad = False
-        t.name = None
         t._node = None
-        t._tangents = None
-        t._retains_grad = False
         return t
 
     # -- attributes ---------------------------------------------------------------------------
@@ -209,12 +197,13 @@ class Tensor:
             raise RuntimeError("retain_grad() on a tensor that does not require grad")
         import weakref
 
-        self._retains_grad = True
         self._node.retained = weakref.ref(self)
 
     @property
     def retains_grad(self) -> bool:
-        return self._retains_grad
+        """Whether `retain_grad()` was called on this non-leaf tensor."""
+        retained = self._node.retained if self._node is not None else None
+        return retained is not None and retained() is self
 
     def zero_grad_(self) -> None:
         self.grad = None
@@ -377,6 +366,6 @@ class Tensor:
         return _ops.cast(self, np.float64)
 
 
-engine._TENSOR = Tensor
+engine.bind_tensor_type(Tensor)
 
 from autograd_core import ops as _ops  # noqa: E402  (ops builds on Tensor)
