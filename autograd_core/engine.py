@@ -34,7 +34,15 @@ if TYPE_CHECKING:
 class _State:
     """Process-wide switches read on every op; one object so lookups stay cheap."""
 
-    __slots__ = ("grad_enabled", "max_level", "levels", "next_level", "scope")
+    __slots__ = (
+        "grad_enabled",
+        "max_level",
+        "levels",
+        "next_level",
+        "scope",
+        "mutations",
+        "anomaly",
+    )
 
     def __init__(self) -> None:
         self.grad_enabled = True
@@ -42,47 +50,54 @@ class _State:
         self.levels: frozenset[int] = frozenset()  # levels of the jvp calls now running
         self.next_level = 1
         self.scope: tuple[Any, ...] | None = None  # enclosing nn modules, for drawings
+        self.mutations = 0  # in-place modifications so far; while 0, no version is tracked
+        self.anomaly = False  # detect_anomaly() is active
 
 
 STATE = _State()
 
 
-class _GradMode:
-    """Context manager and decorator that sets whether ops are recorded for backward."""
+class _Switch:
+    """Sets one field of `STATE` for a block; a context manager and a decorator."""
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.previous: list[bool] = []
+    def __init__(self, field: str, value: Any) -> None:
+        self.field = field
+        self.value = value
+        self.previous: list[Any] = []
 
     def __enter__(self) -> None:
-        self.previous.append(STATE.grad_enabled)
-        STATE.grad_enabled = self.enabled
+        self.previous.append(getattr(STATE, self.field))
+        setattr(STATE, self.field, self.value)
 
     def __exit__(self, *exc: object) -> None:
-        STATE.grad_enabled = self.previous.pop()
+        setattr(STATE, self.field, self.previous.pop())
 
     def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with type(self)(self.enabled):
+            with _Switch(self.field, self.value):
                 return fn(*args, **kwargs)
 
         return wrapper
 
 
-def no_grad() -> _GradMode:
+def _grad_mode(enabled: bool) -> _Switch:
+    return _Switch("grad_enabled", enabled)
+
+
+def no_grad() -> _Switch:
     """Stop recording ops (inference, optimizer updates). Also usable as a decorator."""
-    return _GradMode(False)
+    return _grad_mode(False)
 
 
-def enable_grad() -> _GradMode:
+def enable_grad() -> _Switch:
     """Record ops again inside a `no_grad` block. Also usable as a decorator."""
-    return _GradMode(True)
+    return _grad_mode(True)
 
 
-def set_grad_enabled(enabled: bool) -> _GradMode:
+def set_grad_enabled(enabled: bool) -> _Switch:
     """Record ops or not, as a context manager or decorator."""
-    return _GradMode(bool(enabled))
+    return _grad_mode(bool(enabled))
 
 
 def is_grad_enabled() -> bool:
@@ -216,6 +231,7 @@ class Node:
         "scope",
         "freed",
         "sequence",
+        "versions",
         "__weakref__",
     )
 
@@ -237,6 +253,11 @@ class Node:
         # Creation order: every node is made after the nodes of its inputs, so visiting
         # nodes from the highest sequence down is a topological order (as PyTorch does).
         self.sequence = next(_SEQUENCE)
+        # Versions of the input tensors when they were used; None means all were 0 (no
+        # in-place change had happened yet). Checked at backward to catch later changes.
+        self.versions: tuple[int, ...] | None = None
+        if STATE.mutations:
+            self.versions = tuple(getattr(x, "_version", 0) for x in inputs)
 
     def name(self) -> str:
         return self.prim.name
@@ -303,6 +324,8 @@ def apply(prim: Primitive, *inputs: Any, **params: Any) -> Tensor:
         out.requires_grad = True
     if STATE.max_level:
         _push_tangents(prim, inputs, params, out)
+    if STATE.anomaly:
+        _check_forward(prim, arrays, out)
     return out
 
 
@@ -455,6 +478,7 @@ def _backpropagate(
     pending: list[tuple[int, Node]] = []
     stored: set[int] = set()
     push, pop = heapq.heappush, heapq.heappop
+    anomaly = STATE.anomaly  # checked per rule below, not per op inside the rules
 
     def deliver_to_leaf(x: Tensor, g: Tensor) -> None:
         if capture is None:
@@ -463,7 +487,7 @@ def _backpropagate(
             previous = capture[x]
             capture[x] = g if previous is None else previous + g
 
-    with _GradMode(create_graph):
+    with _grad_mode(create_graph), _Switch("anomaly", False):
         for root, seed in pairs:
             node = root._node
             if node is None:
@@ -491,6 +515,8 @@ def _backpropagate(
                 if kept is not None:
                     _accumulate_leaf(kept, g, create_graph, stored)
             prim, inputs, params = node.prim, node.inputs, node.params
+            if STATE.mutations:
+                _check_versions(node)
             out = None
             if prim.save_output:
                 out = _wrap(node.out_data)
@@ -513,6 +539,8 @@ def _backpropagate(
                 gx = rule(g, out, *inputs, **params)
                 if gx.data.shape != x.data.shape:
                     gx = sum_to(gx, x.data.shape)
+                if anomaly:
+                    _check_backward(node, argnum, gx)
                 if parent is None:
                     deliver_to_leaf(x, gx)
                 elif parent in grads:
@@ -568,6 +596,84 @@ def _accumulate_leaf(leaf: Tensor, g: Tensor, create_graph: bool, stored: set[in
     if leaf.grad is None:
         leaf.grad = g
     else:
-        with _GradMode(create_graph):
+        with _grad_mode(create_graph):
             leaf.grad = leaf.grad + g
         stored.add(id(leaf.grad.data))
+
+
+# --------------------------------------------------------------------------------------------
+# Safety nets: in-place changes to saved tensors, and NaN/inf detection.
+# --------------------------------------------------------------------------------------------
+
+
+def _check_versions(node: Node) -> None:
+    """Raise if a tensor this node used was modified in place after the node was made."""
+    tensor_type = _TENSOR
+    for argnum, x in enumerate(node.inputs):
+        if not isinstance(x, tensor_type):
+            continue
+        then = 0 if node.versions is None else node.versions[argnum]
+        now = x._version
+        if now != then:
+            raise RuntimeError(
+                f"one of the tensors needed to differentiate op '{node.prim.name}' (its "
+                f"input {argnum}, shape {x.shape}) was modified in place after the op used "
+                f"it (version {now}, expected {then}): the gradient would be wrong. Modify a "
+                f"copy instead, or make the change before the forward pass."
+            )
+
+
+_ORIGINS: weakref.WeakKeyDictionary[Node, str] = weakref.WeakKeyDictionary()
+
+
+def detect_anomaly() -> _Switch:
+    """Make the first NaN or inf produced in forward or backward raise, naming the op and
+    the line of user code that created it. Slower: use it to debug, not to train."""
+    return _Switch("anomaly", True)
+
+
+def _user_frame() -> str:
+    """The innermost calling line outside this library (autograd_core and nn)."""
+    import sys
+
+    frame = sys._getframe(1)
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if not (module.startswith("autograd_core") or module == "nn" or module.startswith("nn.")):
+            return f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
+        frame = frame.f_back  # type: ignore[assignment]
+    return "<unknown>"
+
+
+def _nonfinite_kind(values: np.ndarray) -> str | None:
+    if values.dtype.kind != "f" or np.all(np.isfinite(values)):
+        return None
+    return "nan" if np.any(np.isnan(values)) else "inf"
+
+
+def _check_forward(prim: Primitive, arrays: Sequence[Any], out: Tensor) -> None:
+    """Forward half of detect_anomaly: an op whose finite inputs give a NaN/inf output."""
+    origin = _user_frame()
+    if out._node is not None:
+        _ORIGINS[out._node] = origin
+    kind = _nonfinite_kind(out.data)
+    if kind is None:
+        return
+    if any(_nonfinite_kind(np.asarray(a)) for a in arrays if not isinstance(a, (dict, tuple))):
+        return  # not produced here: an input already held it
+    raise FloatingPointError(
+        f"detect_anomaly: op '{prim.name}' produced {kind} in its output of shape "
+        f"{out.shape}, created at {origin}"
+    )
+
+
+def _check_backward(node: Node, argnum: int, gradient: Tensor) -> None:
+    """Backward half of detect_anomaly: a VJP rule that returns NaN/inf."""
+    kind = _nonfinite_kind(gradient.data)
+    if kind is not None:
+        origin = _ORIGINS.get(node, "<created outside detect_anomaly()>")
+        raise FloatingPointError(
+            f"detect_anomaly: the backward of op '{node.prim.name}' produced {kind} in the "
+            f"gradient of its input {argnum} (shape {gradient.shape}); the op was created at "
+            f"{origin}"
+        )

@@ -57,6 +57,7 @@ class Tensor:
     grad: Tensor | None = None
     name: str | None = None
     _tangents: dict[int, Tensor] | None = None
+    _version: int = 0  # bumped by in-place ops; backward checks saved tensors against it
 
     def __init__(
         self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None
@@ -207,6 +208,68 @@ class Tensor:
 
     def zero_grad_(self) -> None:
         self.grad = None
+
+    # -- in-place ops: checked, versioned (mutating `.data` directly bypasses both, as in
+    # PyTorch: it is the escape hatch for optimizer updates) -----------------------------
+
+    def _modify_in_place(self, op: str, update: Any) -> Tensor:
+        if self.requires_grad and engine.STATE.grad_enabled:
+            raise RuntimeError(
+                f"{op}: in-place change to a tensor that requires grad while gradients are "
+                f"recorded; use the out-of-place op, or do it under no_grad() (as an optimizer "
+                f"step does)"
+            )
+        update()
+        self._version += 1
+        engine.STATE.mutations += 1
+        return self
+
+    def _operand_data(self, other: Any) -> Any:
+        return other.data if isinstance(other, Tensor) else other
+
+    def add_(self, other: Any) -> Tensor:
+        """self += other, in place."""
+        return self._modify_in_place(
+            "add_", lambda: np.add(self.data, self._operand_data(other), out=self.data)
+        )
+
+    def sub_(self, other: Any) -> Tensor:
+        """self -= other, in place."""
+        return self._modify_in_place(
+            "sub_", lambda: np.subtract(self.data, self._operand_data(other), out=self.data)
+        )
+
+    def mul_(self, other: Any) -> Tensor:
+        """self *= other, in place."""
+        return self._modify_in_place(
+            "mul_", lambda: np.multiply(self.data, self._operand_data(other), out=self.data)
+        )
+
+    def div_(self, other: Any) -> Tensor:
+        """self /= other, in place."""
+        return self._modify_in_place(
+            "div_", lambda: np.divide(self.data, self._operand_data(other), out=self.data)
+        )
+
+    def fill_(self, value: float) -> Tensor:
+        """Set every element to `value`, in place."""
+        return self._modify_in_place("fill_", lambda: self.data.fill(value))
+
+    def zero_(self) -> Tensor:
+        """Set every element to 0, in place."""
+        return self.fill_(0.0)
+
+    def copy_(self, source: Any) -> Tensor:
+        """Copy `source` (broadcast to this shape) into this tensor, in place."""
+        return self._modify_in_place(
+            "copy_", lambda: np.copyto(self.data, self._operand_data(source))
+        )
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        def assign() -> None:
+            self.data[_ops._index_arg(index)] = self._operand_data(value)
+
+        self._modify_in_place("__setitem__", assign)
 
     # -- operators (each delegates to the one definition in ops) -----------------------------
 

@@ -1,0 +1,77 @@
+"""Safety nets: in-place changes to saved tensors are caught, anomalies are located."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import autograd_core as ag
+
+
+def test_in_place_change_of_a_saved_tensor_is_caught_at_backward() -> None:
+    w = ag.Tensor([1.0, 2.0], requires_grad=True)
+    x = ag.Tensor([3.0, 4.0])
+    y = (w * x).sum()
+    x.mul_(2.0)  # x was saved by mul to compute w's gradient
+    with pytest.raises(RuntimeError, match=r"op 'mul'.*modified in place"):
+        y.backward()
+
+
+def test_in_place_change_after_backward_or_before_forward_is_fine() -> None:
+    w = ag.Tensor([1.0, 2.0], requires_grad=True)
+    x = ag.Tensor([3.0, 4.0])
+    x.add_(1.0)
+    (w * x).sum().backward()
+    np.testing.assert_array_equal(w.grad.data, [4.0, 5.0])
+    with ag.no_grad():
+        w.sub_(w.grad * 0.1)  # an optimizer step
+    np.testing.assert_allclose(w.data, [0.6, 1.5])
+
+
+def test_in_place_ops_on_tensors_that_require_grad_need_no_grad() -> None:
+    w = ag.Tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="no_grad"):
+        w.add_(1.0)
+    with pytest.raises(RuntimeError, match="requires grad"):
+        w[0] = 5.0
+
+
+def test_setitem_fill_zero_and_copy_modify_in_place_and_bump_the_version() -> None:
+    t = ag.Tensor(np.zeros(3))
+    t[1] = 2.0
+    t.copy_(t * 2)
+    assert t._version == 2
+    np.testing.assert_array_equal(t.data, [0.0, 4.0, 0.0])
+    t.fill_(7.0)
+    np.testing.assert_array_equal(t.zero_().data, [0.0, 0.0, 0.0])
+
+
+def test_detect_anomaly_names_the_op_and_the_line_that_produced_a_nan_in_forward() -> None:
+    x = ag.Tensor([-1.0, 1.0], requires_grad=True)
+    with ag.detect_anomaly(), pytest.raises(FloatingPointError) as caught:
+        ag.sqrt(x)
+    message = str(caught.value)
+    assert "'sqrt'" in message and "nan" in message and "test_safety.py" in message
+
+
+def test_detect_anomaly_names_the_op_whose_backward_produced_an_inf() -> None:
+    x = ag.Tensor([0.0, 1.0], requires_grad=True)
+    with ag.detect_anomaly():
+        y = ag.sqrt(x).sum()
+        with pytest.raises(FloatingPointError, match=r"backward of op 'sqrt'.*inf.*test_safety"):
+            y.backward()
+
+
+def test_without_detect_anomaly_nan_and_inf_follow_ieee_silently() -> None:
+    x = ag.Tensor([0.0, -1.0], requires_grad=True)
+    y = ag.sqrt(x)
+    assert np.isnan(y.data[1])
+    y.sum().backward()
+    assert x.grad.data[0] == np.inf
+
+
+def test_op_errors_name_the_op_and_the_shapes() -> None:
+    with pytest.raises(ValueError, match=r"add.*\(2, 3\).*\(4,\)"):
+        ag.Tensor(np.ones((2, 3))) + ag.Tensor(np.ones(4))
+    with pytest.raises(ValueError, match=r"matmul.*\(2, 3\).*\(2, 3\)"):
+        ag.Tensor(np.ones((2, 3))) @ ag.Tensor(np.ones((2, 3)))
