@@ -580,6 +580,77 @@ MATMUL = register(
     )
 )
 
+
+def _linear_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    out = np.matmul(x, weight.T)
+    if bias is not None:
+        out += bias  # out is fresh: adding in place saves a pass and an allocation
+    return out
+
+
+LINEAR = register(
+    Primitive(
+        "linear",
+        _linear_forward,
+        (
+            lambda g, out, x, w, b: matmul(g, w),
+            lambda g, out, x, w, b: _linear_weight_grad(g, x),
+            lambda g, out, x, w, b: g,  # the engine sums it over the batch axes
+        ),
+        (
+            lambda t, out, x, w, b: matmul(t, transpose(w)),
+            lambda t, out, x, w, b: matmul(x, transpose(t)),
+            lambda t, out, x, w, b: t,
+        ),
+        doc="x @ weight.T + bias, fused (PyTorch's F.linear); d/dweight = g^T x",
+    )
+)
+
+
+def _linear_weight_grad(g: Tensor, x: Tensor) -> Tensor:
+    """sum over batch of g^T x, shaped (out, in): contiguous, no transpose to undo."""
+    if x.ndim == 1:
+        return unsqueeze(g, -1) * x
+    g2 = reshape(g, (-1, g.shape[-1]))
+    x2 = reshape(x, (-1, x.shape[-1]))
+    return matmul(transpose(g2), x2)
+
+
+def _softmax_cross_entropy_forward(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """-log softmax(logits)[label] per row = logsumexp(row) - row[label], stable."""
+    shifted = logits - np.max(logits, axis=-1, keepdims=True)
+    log_norm = np.log(np.sum(np.exp(shifted), axis=-1))
+    picked = np.take_along_axis(shifted, labels[..., None], axis=-1)[..., 0]
+    return log_norm - picked
+
+
+def _one_hot(labels: np.ndarray, classes: int, dtype: Any) -> np.ndarray:
+    hot = np.zeros((*labels.shape, classes), dtype=dtype)
+    np.put_along_axis(hot, labels[..., None], 1.0, axis=-1)
+    return hot
+
+
+SOFTMAX_CROSS_ENTROPY = register(
+    Primitive(
+        "softmax_cross_entropy",
+        _softmax_cross_entropy_forward,
+        (
+            lambda g, out, z, labels: (
+                unsqueeze(g, -1) * (softmax(z, -1) - _one_hot(labels, z.shape[-1], z.dtype))
+            ),
+            None,
+        ),
+        (
+            lambda t, out, z, labels: sum(
+                t * (softmax(z, -1) - _one_hot(labels, z.shape[-1], z.dtype)), -1
+            ),
+            None,
+        ),
+        doc="per-row cross-entropy of logits against integer labels, fused and stable; "
+        "d/dlogits = softmax - one_hot",
+    )
+)
+
 CAST = register(
     Primitive(
         "cast",
@@ -658,6 +729,50 @@ def matmul(a: Any, b: Any) -> Tensor:
             f"matmul: both operands need at least one dimension, got shapes {a.shape} and {b.shape}"
         )
     return apply(MATMUL, a, b)
+
+
+def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
+    """x @ weight.T + bias in one op (weight has shape (out, in), as PyTorch's F.linear)."""
+    x, weight = _tensor(x), _tensor(weight)
+    if weight.ndim != 2 or x.ndim < 1 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(
+            f"linear: input of shape {x.shape} does not fit weight of shape {weight.shape} "
+            f"(expected (..., {weight.shape[-1] if weight.ndim else '?'}) inputs for a weight "
+            f"of shape (out_features, in_features))"
+        )
+    if bias is not None:
+        bias = _tensor(bias)
+        if bias.shape != (weight.shape[0],):
+            raise ValueError(
+                f"linear: bias of shape {bias.shape} does not fit weight of shape "
+                f"{weight.shape}; expected ({weight.shape[0]},)"
+            )
+    return apply(LINEAR, x, weight, bias)
+
+
+def softmax_cross_entropy(logits: Any, labels: Any) -> Tensor:
+    """Per-row -log softmax(logits)[label]: logits (..., C), integer labels (...)."""
+    logits = _tensor(logits)
+    labels = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
+    if labels.dtype.kind not in "iu":
+        if labels.dtype.kind == "f" and np.all(labels == np.round(labels)):
+            labels = labels.astype(np.int64)
+        else:
+            raise TypeError(
+                f"softmax_cross_entropy: labels must be integers, got dtype {labels.dtype}"
+            )
+    if logits.ndim < 1 or labels.shape != logits.shape[:-1]:
+        raise ValueError(
+            f"softmax_cross_entropy: labels of shape {labels.shape} do not fit logits of "
+            f"shape {logits.shape}; expected labels of shape {logits.shape[:-1]}"
+        )
+    classes = logits.shape[-1]
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        raise ValueError(
+            f"softmax_cross_entropy: labels must lie in [0, {classes}), got values from "
+            f"{labels.min()} to {labels.max()}"
+        )
+    return apply(SOFTMAX_CROSS_ENTROPY, logits, labels)
 
 
 def maximum(a: Any, b: Any) -> Tensor:

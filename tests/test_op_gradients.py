@@ -164,6 +164,23 @@ def matmul_case(draw: Draw) -> Case:
     return ag.matmul, [draw(agt.arrays(shape_a)), draw(agt.arrays(shape_b))]
 
 
+def linear_case(draw: Draw) -> Case:
+    n_in, n_out = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    batch = draw(agt.shapes(min_dims=0, max_dims=2))
+    x, w = draw(agt.arrays((*batch, n_in))), draw(agt.arrays((n_out, n_in)))
+    if draw(st.booleans()):
+        return ag.linear, [x, w, draw(agt.arrays((n_out,)))]
+    return (lambda x, w: ag.linear(x, w)), [x, w]
+
+
+def cross_entropy_case(draw: Draw) -> Case:
+    logits = draw(agt.arrays(agt.shapes(min_dims=1, max_dims=3)))
+    labels = draw(
+        hnp.arrays(np.int64, logits.shape[:-1], elements=st.integers(0, logits.shape[-1] - 1))
+    )
+    return (lambda z: ag.softmax_cross_entropy(z, labels)), [logits]
+
+
 CASES: dict[str, Callable[[Draw], Case]] = {
     "neg": unary(ag.neg),
     "add": binary(ag.add),
@@ -208,6 +225,8 @@ CASES: dict[str, Callable[[Draw], Case]] = {
     "scatter_add": scatter_case,
     "concat": concat_case,
     "matmul": matmul_case,
+    "linear": linear_case,
+    "softmax_cross_entropy": cross_entropy_case,
     "cast": unary(lambda t: ag.cast(t, np.longdouble)),
 }
 
