@@ -1,0 +1,103 @@
+"""One training step of a 784-256-128-10 ReLU MLP, batch 128, softmax cross-entropy, SGD."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import autograd_core as ag
+import nn
+from benchmarks.numpy_mlp import NumpyMLP, matmul_floor
+from benchmarks.timing import interleaved, torch_or_none
+
+SIZES = [784, 256, 128, 10]
+BATCH = 128
+LR = 0.01
+
+
+def _initial_weights(dtype: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    rng = np.random.default_rng(0)
+    weights = [
+        rng.normal(0, (2 / n_in) ** 0.5, (n_out, n_in)).astype(dtype)
+        for n_in, n_out in zip(SIZES[:-1], SIZES[1:], strict=True)
+    ]
+    biases = [np.zeros(n_out, dtype=dtype) for n_out in SIZES[1:]]
+    return weights, biases
+
+
+def _ours(
+    weights: list[np.ndarray], biases: list[np.ndarray], x: np.ndarray, labels: np.ndarray
+) -> Any:
+    model = nn.MLP(SIZES, activation="relu")
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    for layer, w, b in zip(linears, weights, biases, strict=True):
+        layer.weight.data = w.copy()
+        layer.bias.data = b.copy()
+    loss_fn = nn.CrossEntropyLoss()
+    optimizer = nn.optim.SGD(model.parameters(), lr=LR)
+    inputs = ag.Tensor(x)
+
+    def step() -> None:
+        optimizer.zero_grad()
+        loss = loss_fn(model(inputs), labels)
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def _torch(
+    torch: Any,
+    weights: list[np.ndarray],
+    biases: list[np.ndarray],
+    x: np.ndarray,
+    labels: np.ndarray,
+) -> Any:
+    layers: list[Any] = []
+    for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
+        linear = torch.nn.Linear(w.shape[1], w.shape[0])
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(w))
+            linear.bias.copy_(torch.from_numpy(b))
+        layers.append(linear)
+        if i < len(weights) - 1:
+            layers.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*layers).to(torch.from_numpy(weights[0]).dtype)
+    optimizer = torch.optim.SGD(model.parameters(), lr=LR)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    inputs, targets = torch.from_numpy(x), torch.from_numpy(labels)
+
+    def step() -> None:
+        optimizer.zero_grad()
+        loss = loss_fn(model(inputs), targets)
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def run(rounds: int = 60) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    torch: Any = torch_or_none()
+    for dtype in (np.float32, np.float64):
+        rng = np.random.default_rng(1)
+        x = rng.standard_normal((BATCH, SIZES[0])).astype(dtype)
+        labels = rng.integers(0, SIZES[-1], BATCH)
+        weights, biases = _initial_weights(dtype)
+        baseline = NumpyMLP(weights, biases)
+        delta = rng.standard_normal((BATCH, SIZES[-1])).astype(dtype)
+        contenders = {
+            "numpy by hand": lambda b=baseline: b.step(x, labels, LR),
+            "ours": _ours(weights, biases, x, labels),
+            "matmuls only (floor)": lambda: matmul_floor(weights, x, delta),
+        }
+        if torch is not None:
+            contenders["pytorch"] = _torch(torch, weights, biases, x, labels)
+        medians = interleaved(contenders, rounds)
+        base = medians["numpy by hand"]
+        results[np.dtype(dtype).name] = {
+            name: {"ms": seconds * 1e3, "ratio_to_numpy": seconds / base}
+            for name, seconds in medians.items()
+        }
+    return results
