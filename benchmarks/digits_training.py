@@ -3,6 +3,7 @@ the same initialization and batch order for every contender."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from typing import Any
 
@@ -39,7 +40,7 @@ def _initial_weights() -> tuple[list[np.ndarray], list[np.ndarray]]:
     rng = np.random.default_rng(2)
     weights = [
         rng.uniform(-1, 1, (n_out, n_in)).astype(np.float32) / np.sqrt(n_in)
-        for n_in, n_out in zip(SIZES[:-1], SIZES[1:], strict=True)
+        for n_in, n_out in itertools.pairwise(SIZES)
     ]
     return weights, [np.zeros(n, dtype=np.float32) for n in SIZES[1:]]
 

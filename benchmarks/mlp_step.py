@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -20,7 +22,7 @@ def _initial_weights(dtype: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
     rng = np.random.default_rng(0)
     weights = [
         rng.normal(0, (2 / n_in) ** 0.5, (n_out, n_in)).astype(dtype)
-        for n_in, n_out in zip(SIZES[:-1], SIZES[1:], strict=True)
+        for n_in, n_out in itertools.pairwise(SIZES)
     ]
     biases = [np.zeros(n_out, dtype=dtype) for n_out in SIZES[1:]]
     return weights, biases
@@ -88,9 +90,9 @@ def run(rounds: int = 60) -> dict[str, Any]:
         baseline = NumpyMLP(weights, biases)
         delta = rng.standard_normal((BATCH, SIZES[-1])).astype(dtype)
         contenders = {
-            "numpy by hand": lambda b=baseline: b.step(x, labels, LR),
+            "numpy by hand": partial(baseline.step, x, labels, LR),
             "ours": _ours(weights, biases, x, labels),
-            "matmuls only (floor)": lambda: matmul_floor(weights, x, delta),
+            "matmuls only (floor)": partial(matmul_floor, weights, x, delta),
         }
         if torch is not None:
             contenders["pytorch"] = _torch(torch, weights, biases, x, labels)
