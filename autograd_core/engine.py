@@ -487,7 +487,10 @@ def _backpropagate(
             previous = capture[x]
             capture[x] = g if previous is None else previous + g
 
-    with _grad_mode(create_graph), _Switch("anomaly", False):
+    # Rules at singular points give IEEE inf/nan (as PyTorch), silently: the user did not
+    # write these computations; detect_anomaly() is how to find such values.
+    quiet = np.errstate(divide="ignore", invalid="ignore", over="ignore")
+    with _grad_mode(create_graph), _Switch("anomaly", False), quiet:
         for root, seed in pairs:
             node = root._node
             if node is None:

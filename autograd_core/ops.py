@@ -282,10 +282,19 @@ CLIP = _unary(
 
 def _count(x: Tensor, axis: Axis) -> int:
     """How many elements each reduction over `axis` combines."""
-    if axis is None:
-        return x.size
+    return x.size if axis is None else _count_axes(x.shape, axis)
+
+
+def _count_axes(shape: tuple[int, ...], axis: int | tuple[int, ...]) -> int:
     axes = (axis,) if isinstance(axis, int) else axis
-    return int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+    return int(np.prod([shape[a] for a in axes], dtype=np.int64))
+
+
+def _mean_forward(x: np.ndarray, axis: Axis, keepdims: bool) -> np.ndarray:
+    """sum / n, as np.mean computes it; the mean of nothing is nan, without a warning."""
+    count = x.size if axis is None else _count_axes(x.shape, axis)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.true_divide(np.sum(x, axis=axis, keepdims=keepdims), count)
 
 
 SUM = register(
@@ -301,7 +310,7 @@ SUM = register(
 MEAN = register(
     Primitive(
         "mean",
-        np.mean,
+        _mean_forward,
         (
             lambda g, out, x, axis, keepdims: (
                 broadcast_to(_expand(g, x, axis, keepdims), x.shape)
@@ -990,7 +999,8 @@ def transpose(x: Any, *axes: Any) -> Tensor:
     """Permute axes (reverse them when none are given), as numpy."""
     x = _tensor(x)
     perm = _shape_arg(axes) if axes else tuple(reversed(range(x.ndim)))
-    if sorted(a % builtins.max(x.ndim, 1) for a in perm) != list(range(x.ndim)):
+    in_range = all(-x.ndim <= a < x.ndim for a in perm)
+    if not in_range or sorted(a % x.ndim for a in perm) != list(range(x.ndim)):
         raise ValueError(
             f"transpose: axes {perm} are not a permutation of the "
             f"{x.ndim} axes of a tensor of shape {x.shape}"
