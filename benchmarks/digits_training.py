@@ -11,7 +11,7 @@ import numpy as np
 
 import autograd_core as ag
 import nn
-from benchmarks.numpy_mlp import NumpyMLP
+from benchmarks.networks import NumpyMLP, our_mlp, torch_mlp
 from benchmarks.timing import torch_or_none
 
 SIZES = [64, 64, 10]
@@ -60,10 +60,7 @@ def run() -> dict[str, Any]:
         "test_accuracy": float(np.mean(baseline.predict(x_test) == y_test)),
     }
 
-    model = nn.MLP(SIZES, activation="relu")
-    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    for layer, w, b in zip(linears, weights, biases, strict=True):
-        layer.weight.data, layer.bias.data = w.copy(), b.copy()
+    model = our_mlp(weights, biases)
     loss_fn, optimizer = nn.CrossEntropyLoss(), nn.optim.SGD(model.parameters(), lr=LR)
     start = time.perf_counter()
     for index in batches:
@@ -77,14 +74,7 @@ def run() -> dict[str, Any]:
 
     torch: Any = torch_or_none()
     if torch is not None:
-        layers: list[Any] = []
-        for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
-            linear = torch.nn.Linear(w.shape[1], w.shape[0])
-            with torch.no_grad():
-                linear.weight.copy_(torch.from_numpy(w))
-                linear.bias.copy_(torch.from_numpy(b))
-            layers += [linear, torch.nn.ReLU()] if i < len(weights) - 1 else [linear]
-        net = torch.nn.Sequential(*layers)
+        net = torch_mlp(torch, weights, biases)
         opt, criterion = torch.optim.SGD(net.parameters(), lr=LR), torch.nn.CrossEntropyLoss()
         xt, yt = torch.from_numpy(x_train), torch.from_numpy(y_train)
         start = time.perf_counter()

@@ -10,7 +10,7 @@ import numpy as np
 
 import autograd_core as ag
 import nn
-from benchmarks.numpy_mlp import NumpyMLP, matmul_floor
+from benchmarks.networks import NumpyMLP, matmul_floor, our_mlp, torch_mlp
 from benchmarks.timing import interleaved, torch_or_none
 
 SIZES = [784, 256, 128, 10]
@@ -31,11 +31,7 @@ def _initial_weights(dtype: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
 def _ours(
     weights: list[np.ndarray], biases: list[np.ndarray], x: np.ndarray, labels: np.ndarray
 ) -> Any:
-    model = nn.MLP(SIZES, activation="relu")
-    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    for layer, w, b in zip(linears, weights, biases, strict=True):
-        layer.weight.data = w.copy()
-        layer.bias.data = b.copy()
+    model = our_mlp(weights, biases)
     loss_fn = nn.CrossEntropyLoss()
     optimizer = nn.optim.SGD(model.parameters(), lr=LR)
     inputs = ag.Tensor(x)
@@ -56,16 +52,7 @@ def _torch(
     x: np.ndarray,
     labels: np.ndarray,
 ) -> Any:
-    layers: list[Any] = []
-    for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
-        linear = torch.nn.Linear(w.shape[1], w.shape[0])
-        with torch.no_grad():
-            linear.weight.copy_(torch.from_numpy(w))
-            linear.bias.copy_(torch.from_numpy(b))
-        layers.append(linear)
-        if i < len(weights) - 1:
-            layers.append(torch.nn.ReLU())
-    model = torch.nn.Sequential(*layers).to(torch.from_numpy(weights[0]).dtype)
+    model = torch_mlp(torch, weights, biases)
     optimizer = torch.optim.SGD(model.parameters(), lr=LR)
     loss_fn = torch.nn.CrossEntropyLoss()
     inputs, targets = torch.from_numpy(x), torch.from_numpy(labels)

@@ -3,6 +3,8 @@ written by hand in numpy, doing exactly the matmuls an autodiff engine has to do
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
@@ -64,3 +66,30 @@ def matmul_floor(weights: list[np.ndarray], x: np.ndarray, delta: np.ndarray) ->
         d.T @ activations[i]
         if i > 0:
             d = d @ weights[i]
+
+
+def our_mlp(weights: list[np.ndarray], biases: list[np.ndarray]) -> Any:
+    """nn.MLP with ReLU, its Linear layers set to the given weights."""
+    import nn
+
+    sizes = [weights[0].shape[1]] + [w.shape[0] for w in weights]
+    model = nn.MLP(sizes, activation="relu")
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    for layer, w, b in zip(linears, weights, biases, strict=True):
+        layer.weight.data = w.copy()
+        layer.bias.data = b.copy()
+    return model
+
+
+def torch_mlp(torch: Any, weights: list[np.ndarray], biases: list[np.ndarray]) -> Any:
+    """torch.nn.Sequential of Linear and ReLU layers set to the given weights."""
+    layers: list[Any] = []
+    for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
+        linear = torch.nn.Linear(w.shape[1], w.shape[0])
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(w))
+            linear.bias.copy_(torch.from_numpy(b))
+        layers.append(linear)
+        if i < len(weights) - 1:
+            layers.append(torch.nn.ReLU())
+    return torch.nn.Sequential(*layers).to(torch.from_numpy(weights[0]).dtype)
