@@ -444,8 +444,13 @@ def _backpropagate(
             deliver(root, seed)
         if root._node is not None:
             roots.append(root._node)
+    order = topological_order(roots)
+    needed = None if capture is None else _leading_to(order, capture)
     with _GradMode(create_graph):
-        for node in topological_order(roots):
+        for node in order:
+            if needed is not None and node not in needed:
+                grads.pop(node, None)  # no requested input below: skip it, do not free it
+                continue
             g = grads.pop(node)
             if node.freed:
                 raise RuntimeError(
@@ -477,6 +482,24 @@ def _backpropagate(
                 deliver(x, gx)
             if not retain_graph:
                 _free(node)
+
+
+def _leading_to(order: list[Node], capture: dict[Any, Tensor | None]) -> set[Node]:
+    """Nodes of `order` from which a captured input (node or leaf) can be reached.
+
+    `grad()` runs only these, as `torch.autograd.grad` does: the part of the graph below the
+    requested inputs (e.g. an outer graph a transform links into) is neither run nor freed.
+    """
+    needed: set[Node] = set()
+    for node in reversed(order):  # every input's node before the nodes that use it
+        if node in capture or any(
+            (parent in needed)
+            if (parent := (x if type(x) is Node else getattr(x, "_node", None))) is not None
+            else (_is_tensor(x) and x in capture)
+            for x in node.inputs
+        ):
+            needed.add(node)
+    return needed
 
 
 def _seed_gradient(root: Tensor, gradient: Any, create_graph: bool) -> Tensor:
