@@ -5,10 +5,22 @@ The layout is the architecture:
 - `engine`   primitives, graph nodes, backward (reverse mode) and tangents (forward mode)
 - `ops`      every primitive op, defined once, and the public functions over them
 - `tensor`   the `Tensor` class users hold
+- `transforms` JAX-style grad, value_and_grad, vjp, jvp, jacrev, jacfwd, hessian
+- `checking` central differences and gradcheck
+- `custom`   user-defined primitives (`primitive`, with `.defvjp` / `.defjvp`)
+- `testing`  hypothesis strategies (imported only on demand: `from autograd_core import testing`)
 
 Heavy optional libraries (graphviz, hypothesis, matplotlib) are imported only where used.
 """
 
+from autograd_core.checking import (
+    GradcheckError,
+    GradcheckWarning,
+    gradcheck,
+    numerical_grad,
+    numerical_jacobian,
+)
+from autograd_core.custom import CUSTOM_PRIMITIVES, CustomPrimitive, primitive
 from autograd_core.engine import (
     PRIMITIVES,
     Node,
@@ -70,11 +82,16 @@ from autograd_core.ops import (
     where,
 )
 from autograd_core.tensor import Tensor
+from autograd_core.transforms import grad, hessian, jacfwd, jacrev, jvp, value_and_grad, vjp
 
 tensor = Tensor
 
 __all__ = [
+    "CUSTOM_PRIMITIVES",
     "PRIMITIVES",
+    "CustomPrimitive",
+    "GradcheckError",
+    "GradcheckWarning",
     "Node",
     "Primitive",
     "Tensor",
@@ -93,7 +110,13 @@ __all__ = [
     "expm1",
     "flatten",
     "getitem",
+    "grad",
+    "gradcheck",
+    "hessian",
     "is_grad_enabled",
+    "jacfwd",
+    "jacrev",
+    "jvp",
     "linear",
     "log",
     "log1p",
@@ -109,7 +132,10 @@ __all__ = [
     "mul",
     "neg",
     "no_grad",
+    "numerical_grad",
+    "numerical_jacobian",
     "pow",
+    "primitive",
     "relu",
     "reshape",
     "scatter_add",
@@ -130,6 +156,8 @@ __all__ = [
     "tensor",
     "transpose",
     "unsqueeze",
+    "value_and_grad",
     "var",
+    "vjp",
     "where",
 ]

@@ -487,6 +487,10 @@ def _backpropagate(
             previous = capture[x]
             capture[x] = g if previous is None else previous + g
 
+    # grad() runs only the nodes that lead to a requested input (as torch.autograd.grad):
+    # the graph below them, e.g. an outer graph a transform links into, is left alone.
+    roots = [root._node for root, _ in pairs if root._node is not None]
+    needed = None if capture is None else _leading_to(topological_order(roots), capture)
     # Rules at singular points give IEEE inf/nan (as PyTorch), silently: the user did not
     # write these computations; detect_anomaly() is how to find such values.
     quiet = np.errstate(divide="ignore", invalid="ignore", over="ignore")
@@ -502,6 +506,9 @@ def _backpropagate(
                 push(pending, (-node.sequence, node))
         while pending:
             node = pop(pending)[1]
+            if needed is not None and node not in needed:
+                del grads[node]  # no requested input below: skip it, do not free it
+                continue
             g = grads.pop(node)
             if node.freed:
                 raise RuntimeError(
@@ -556,6 +563,24 @@ def _backpropagate(
                 node.out_data = None
                 node.out_tangents = None
                 node.inputs = tuple(structure)
+
+
+def _leading_to(order: list[Node], capture: dict[Any, Tensor | None]) -> set[Node]:
+    """Nodes of `order` from which a captured input (node or leaf) can be reached.
+
+    `grad()` runs only these, as `torch.autograd.grad` does: the part of the graph below the
+    requested inputs (e.g. an outer graph a transform links into) is neither run nor freed.
+    """
+    needed: set[Node] = set()
+    for node in reversed(order):  # every input's node before the nodes that use it
+        if node in capture or any(
+            (parent in needed)
+            if (parent := (x if type(x) is Node else getattr(x, "_node", None))) is not None
+            else (_is_tensor(x) and x in capture)
+            for x in node.inputs
+        ):
+            needed.add(node)
+    return needed
 
 
 def _seed_gradient(root: Tensor, gradient: Any, create_graph: bool) -> Tensor:

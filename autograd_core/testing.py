@@ -7,14 +7,22 @@ Values are kept away from non-differentiable points *by construction* (a drawn v
 falls within `margin` of a kink is moved out to the margin), never by rejecting examples, so
 hypothesis does not waste draws and shrinking stays effective.
 
+Every array strategy takes `dtype` (float64 by default; float32, or a strategy such as
+`dtypes()` to draw one); values are drawn in float64 and then cast.
+
 Example::
 
     from hypothesis import given
-    from autograd_core import testing as agt, gradcheck
+    import autograd_core as ag
+    from autograd_core import testing as agt
 
-    @given(agt.arrays(agt.shapes(), avoid=(0.0,)))
+    @given(agt.arrays(agt.shapes(), avoid=(0.0,)))   # |x| has a kink at 0
     def test_abs(x):
-        assert gradcheck(lambda t: abs(t), [x])
+        assert ag.gradcheck(ag.abs, [x])
+
+    @given(agt.positive_arrays(dtype=agt.dtypes()))  # log needs x > 0
+    def test_log_keeps_dtype(x):
+        assert ag.grad(lambda t: ag.log(t).sum())(x).dtype == x.dtype
 """
 
 from __future__ import annotations
@@ -27,6 +35,20 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 Shape = tuple[int, ...]
+DType = Any  # a numpy float dtype (or its name), or a strategy drawing one
+
+
+def dtypes() -> st.SearchStrategy[np.dtype[Any]]:
+    """The float dtypes the library supports: float32 and float64."""
+    return st.sampled_from([np.dtype(np.float32), np.dtype(np.float64)])
+
+
+def _draw_dtype(draw: st.DrawFn, dtype: DType) -> np.dtype[Any]:
+    chosen = draw(dtype) if isinstance(dtype, st.SearchStrategy) else dtype
+    chosen = np.dtype(chosen)
+    if chosen.kind != "f":
+        raise ValueError(f"autograd_core.testing: dtype must be a float dtype, got {chosen}")
+    return chosen
 
 
 def shapes(
@@ -60,16 +82,17 @@ def _push_out(values: np.ndarray, avoid: Sequence[float], margin: float) -> np.n
 def arrays(
     draw: st.DrawFn,
     shape: Shape | st.SearchStrategy[Shape] | None = None,
-    dtype: Any = np.float64,
+    dtype: DType = np.float64,
     low: float = -3.0,
     high: float = 3.0,
     avoid: Sequence[float] = (),
     margin: float = 0.1,
 ) -> np.ndarray:
-    """Float arrays of a given or drawn shape with values in [low, high].
+    """Float arrays of a given or drawn shape (default: `shapes()`) with values in [low, high].
 
-    `avoid` lists points (kinks, singularities) every value stays at least `margin` from;
-    for a domain such as log's, use `low` instead (`positive_arrays`).
+    `avoid` lists points (kinks, singularities) every value stays at least `margin` from,
+    by moving values out rather than rejecting draws; for a domain such as log's, use `low`
+    instead (`positive_arrays`). `dtype` is a float dtype or a strategy drawing one.
     """
     if shape is None:
         shape = shapes()
@@ -81,12 +104,12 @@ def arrays(
         )
     )
     values = _push_out(np.asarray(values, dtype=np.float64), avoid, margin)
-    return values.astype(dtype)
+    return values.astype(_draw_dtype(draw, dtype))
 
 
 def positive_arrays(
     shape: Shape | st.SearchStrategy[Shape] | None = None,
-    dtype: Any = np.float64,
+    dtype: DType = np.float64,
     low: float = 0.1,
     high: float = 4.0,
 ) -> st.SearchStrategy[np.ndarray]:
@@ -96,7 +119,7 @@ def positive_arrays(
 
 def nonzero_arrays(
     shape: Shape | st.SearchStrategy[Shape] | None = None,
-    dtype: Any = np.float64,
+    dtype: DType = np.float64,
     margin: float = 0.3,
 ) -> st.SearchStrategy[np.ndarray]:
     """Arrays bounded away from zero, for divisors."""
@@ -107,7 +130,7 @@ def nonzero_arrays(
 def distinct_arrays(
     draw: st.DrawFn,
     shape: Shape | st.SearchStrategy[Shape] | None = None,
-    dtype: Any = np.float64,
+    dtype: DType = np.float64,
     spacing: float = 0.1,
 ) -> np.ndarray:
     """Arrays whose elements all differ by at least `spacing` (no ties for max/min/sort)."""
@@ -119,12 +142,12 @@ def distinct_arrays(
     order = draw(st.permutations(range(n)))
     jitter = draw(hnp.arrays(np.float64, (n,), elements=st.floats(0.0, 0.4 * spacing)))
     values = (np.asarray(order, dtype=np.float64) - n / 2) * spacing + jitter
-    return values.reshape(shape).astype(dtype)
+    return values.reshape(shape).astype(_draw_dtype(draw, dtype))
 
 
 @st.composite
 def separated_pairs(
-    draw: st.DrawFn, shapes_pair: Any = None, dtype: Any = np.float64, gap: float = 0.25
+    draw: st.DrawFn, shapes_pair: Any = None, dtype: DType = np.float64, gap: float = 0.25
 ) -> tuple[np.ndarray, np.ndarray]:
     """Two broadcastable arrays a, b with |a - b| >= gap everywhere (no ties for maximum).
 
@@ -136,7 +159,8 @@ def separated_pairs(
     a = np.asarray(draw(hnp.arrays(np.int64, shape_a, elements=ints)), dtype=np.float64)
     b = np.asarray(draw(hnp.arrays(np.int64, shape_b, elements=ints)), dtype=np.float64)
     scale = gap / 0.25
-    return ((0.5 * a + 0.1) * scale).astype(dtype), ((0.5 * b + 0.35) * scale).astype(dtype)
+    chosen = _draw_dtype(draw, dtype)
+    return ((0.5 * a + 0.1) * scale).astype(chosen), ((0.5 * b + 0.35) * scale).astype(chosen)
 
 
 @st.composite

@@ -1,6 +1,7 @@
 """Every registered primitive: reverse mode, forward mode and second order against central
-differences, in float64, on hypothesis-drawn shapes (0-d, size-1 axes, broadcasting pairs)
-and values kept away from kinks and singularities by construction.
+differences, and forward mode against reverse mode (`jacfwd == jacrev`), in float64, on
+hypothesis-drawn shapes (0-d, size-1 axes, broadcasting pairs) and values kept away from kinks
+and singularities by construction.
 
 Adding a primitive without a case here fails `test_every_registered_primitive_has_test_data`.
 """
@@ -296,3 +297,20 @@ def test_second_order_matches_differences_of_gradients(
 ) -> None:
     fn, arrays = ALL_CASES[name](data.draw)
     check_second_order(fn, arrays, np.random.default_rng(seed))
+
+
+@pytest.mark.parametrize("name", sorted(ALL_CASES))
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_forward_and_reverse_jacobians_agree(name: str, data: st.DataObject) -> None:
+    """jacfwd (one jvp per input element) equals jacrev (one backward per output element)."""
+    fn, arrays = ALL_CASES[name](data.draw)
+    argnums = tuple(range(len(arrays)))
+    forward = ag.jacfwd(fn, argnums)(*arrays)
+    reverse = ag.jacrev(fn, argnums)(*arrays)
+    out_shape = np.shape(fn(*[ag.Tensor(a) for a in arrays]).data)
+    for i, (f_block, r_block) in enumerate(zip(forward, reverse, strict=True)):
+        assert f_block.shape == r_block.shape == out_shape + arrays[i].shape
+        np.testing.assert_allclose(
+            f_block.data, r_block.data, rtol=1e-10, atol=1e-10, err_msg=f"input {i}"
+        )
