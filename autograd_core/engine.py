@@ -202,6 +202,8 @@ class Node:
 
     Holds the primitive, its inputs and params, and the output's array when the rules need
     it. It holds no reference to its output tensor (weakly, only for `retain_grad`).
+    `out_meta` keeps the output's (shape, dtype) once backward has freed its tensors, so a
+    freed graph still draws with shapes.
     """
 
     __slots__ = (
@@ -210,6 +212,7 @@ class Node:
         "params",
         "out_data",
         "out_tangents",
+        "out_meta",
         "retained",
         "scope",
         "freed",
@@ -228,6 +231,7 @@ class Node:
         self.params = params
         self.out_data = out_data
         self.out_tangents: dict[int, Tensor] | None = None
+        self.out_meta: tuple[tuple[int, ...], np.dtype[Any]] | None = None
         self.retained: weakref.ref[Tensor] | None = None
         self.scope = STATE.scope
         self.freed = False
@@ -534,6 +538,10 @@ def _free(node: Node) -> None:
     node.freed = True
     node.out_data = None
     node.out_tangents = None
-    node.inputs = tuple(
-        x._node if _is_tensor(x) and x._node is not None else x for x in node.inputs
-    )
+    inputs = []
+    for x in node.inputs:
+        if _is_tensor(x) and x._node is not None:
+            x._node.out_meta = (x.shape, x.dtype)
+            x = x._node
+        inputs.append(x)
+    node.inputs = tuple(inputs)
