@@ -5,10 +5,12 @@ The layout is the architecture:
 - `engine`   primitives, graph nodes, backward (reverse mode) and tangents (forward mode)
 - `ops`      every primitive op, defined once, and the public functions over them
 - `tensor`   the `Tensor` class users hold
+- `drawing`  computation graphs as images (`draw_graph`) and the backward pass as a table
 
 Heavy optional libraries (graphviz, hypothesis, matplotlib) are imported only where used.
 """
 
+from autograd_core.drawing import backward_steps, draw_graph
 from autograd_core.engine import (
     PRIMITIVES,
     Node,
@@ -77,12 +79,14 @@ __all__ = [
     "Tensor",
     "abs",
     "add",
+    "backward_steps",
     "broadcast_to",
     "cast",
     "clip",
     "concat",
     "cos",
     "div",
+    "draw_graph",
     "enable_grad",
     "erf",
     "exp",
