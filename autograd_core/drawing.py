@@ -90,16 +90,39 @@ def gradient_color(t: float) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
-_STYLE = {
-    "param": 'shape=box style="rounded,filled" penwidth=1.5 fillcolor="#cfe2ff"',
-    "input": 'shape=box style="filled,dashed" fillcolor="#eeeeee"',
-    "intermediate": 'shape=box style=filled fillcolor="#ffffff"',
-    "root": 'shape=box style="filled,bold" peripheries=2 fillcolor="#ffd966"',
-    "op": 'shape=ellipse style=filled fillcolor="#d9ead3" margin="0.05,0.02"',
+_SHAPE = {
+    "param": 'shape=box style="rounded,filled" penwidth=1.5',
+    "input": 'shape=box style="filled,dashed"',
+    "intermediate": "shape=box style=filled",
+    "root": 'shape=box style="filled,bold" peripheries=2',
+    "op": 'shape=ellipse style=filled margin="0.05,0.02"',
     "const": 'shape=plaintext fontsize=10 fontcolor="#555555"',
-    "module": 'shape=box3d style=filled fillcolor="#e1d5e7"',
-    "more": 'shape=note style=filled fillcolor="#f8cecc"',
+    "module": "shape=box3d style=filled",
+    "more": "shape=note style=filled",
 }
+_FILL = {
+    "param": "#cfe2ff",
+    "input": "#eeeeee",
+    "intermediate": "#ffffff",
+    "root": "#ffd966",
+    "op": "#d9ead3",
+    "module": "#e1d5e7",
+    "more": "#f8cecc",
+}
+"""Kinds differ by shape and outline; the fill says the kind, or the gradient norm."""
+
+
+def _style(kind: str, fill: str | None = None, font: str | None = None) -> str:
+    """DOT attributes of a node kind, with its own fill or the given one."""
+    text = _SHAPE[kind]
+    fill = fill or _FILL.get(kind)
+    if fill:
+        text += f' fillcolor="{fill}"'
+    if font:
+        text += f' fontcolor="{font}"'
+    return text
+
+
 _LEGEND = (
     ("param", "parameter (leaf, requires grad)"),
     ("input", "input / constant tensor (no grad)"),
@@ -251,7 +274,7 @@ def module_label(module: Any, name: str | None = None) -> str:
     body = ", ".join(short)
     if len(body) > 40:
         body = body[:39] + "…"
-    label = f"{type(module).__name__}({body})" if body or callable(extra) else type(module).__name__
+    label = f"{type(module).__name__}({body})" if body else type(module).__name__
     return f"{name}: {label}" if name else label
 
 
@@ -538,6 +561,7 @@ def draw_graph(
             graph_attr={
                 "label": drawing.cluster_labels[path],
                 "labeljust": "l",
+                "labelloc": "t",
                 "style": "rounded,filled",
                 "color": "#9aa5bd",
                 "fillcolor": _CLUSTER_FILLS[(len(path) - 1) % len(_CLUSTER_FILLS)],
@@ -747,7 +771,7 @@ class _Drawing:
         if omitted:
             hidden_boxes = len(graph.boxes) - len(drawn_boxes) - len(absorbed)
             label = _html(f"… {omitted} more ops", f"and {hidden_boxes} tensors not drawn")
-            self.top.append(f"\tmore [label={label} {_STYLE['more']}]\n")
+            self.top.append(f"\tmore [label={label} {_style('more')}]\n")
             for target in more_targets:
                 edge_lines.append(f"\tmore -> {target} [style=dashed]\n")
 
@@ -823,20 +847,17 @@ class _Drawing:
             label += '<BR/><FONT POINT-SIZE="9">' + "<BR/>".join(html.escape(d) for d in details)
             label += "</FONT>"
         label += ">"
-        style = _STYLE[box.kind]
-        if self.show_grads:
-            fill, font = self._grad_fill(norm)
-            style += f' fillcolor="{fill}" fontcolor="{font}"'
+        style = _style(box.kind, *self._grad_fill(norm)) if self.show_grads else _style(box.kind)
         return f"\t{box.ident} [label={label} {style}]\n"
 
     def _op_line(self, ident: str, node: Node) -> str:
         params = _format_params(node.params)
         label = _html(node.prim.name, params) if params else _html(node.prim.name)
         tooltip = html.escape(node.prim.doc or node.prim.name, quote=True)
-        return f'\t{ident} [label={label} tooltip="{tooltip}" {_STYLE["op"]}]\n'
+        return f'\t{ident} [label={label} tooltip="{tooltip}" {_style("op")}]\n'
 
     def _const_line(self, ident: str, value: Any) -> str:
-        return f"\t{ident} [label={_html(_constant_text(value))} {_STYLE['const']}]\n"
+        return f"\t{ident} [label={_html(_constant_text(value))} {_style('const')}]\n"
 
     def _module_line(
         self,
@@ -870,18 +891,19 @@ class _Drawing:
             name = self._name(box) or "param"
             if prefix and name.startswith(prefix + "."):
                 name = name[len(prefix) + 1 :]
-            lines.append(f"{name} {_shape_text(box.tensor.shape if box.tensor else ())}")
+            lines.append(
+                f"{name} {_shape_text(box.tensor.shape if box.tensor is not None else ())}"
+            )
             g = box.grad()
             if g is not None:
                 norms.append(_norm(g))
         lines.append(f"{len(members)} ops")
-        style = _STYLE["module"]
+        style = _style("module")
         if self.show_grads:
             norm = math.sqrt(sum(n * n for n in norms)) if norms else None
             if norm is not None:
                 lines.append(f"‖param grads‖ = {_fmt(norm)}")
-            fill, font = self._grad_fill(norm)
-            style += f' fillcolor="{fill}" fontcolor="{font}"'
+            style = _style("module", *self._grad_fill(norm))
         text = "<<B>" + html.escape(lines[0]) + "</B><BR/>"
         text += '<FONT POINT-SIZE="9">' + "<BR/>".join(html.escape(x) for x in lines[1:])
         text += "</FONT>>"
@@ -923,7 +945,13 @@ def _add_legend(
         kinds_present.add("const")
     legend = graphviz.Digraph(
         name="cluster_legend",
-        graph_attr={"label": "legend", "fontsize": "10", "style": "dashed", "color": "#aaaaaa"},
+        graph_attr={
+            "label": "legend",
+            "labelloc": "t",
+            "fontsize": "10",
+            "style": "dashed",
+            "color": "#aaaaaa",
+        },
         node_attr={"fontsize": "9"},
     )
     names = []
@@ -932,9 +960,8 @@ def _add_legend(
             continue
         ident = f"legend_{kind}"
         names.append(ident)
-        style = _STYLE[kind]
-        if drawing is not None and kind not in ("op", "const"):
-            style += f' fillcolor="{NO_GRAD_COLOR}"'
+        grey = drawing is not None and kind not in ("op", "const")
+        style = _style(kind, NO_GRAD_COLOR if grey else None)
         legend.body.append(f"\t{ident} [label={_html(text)} {style}]\n")
     if drawing is not None:
         names.append("legend_grads")
