@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import html
+import itertools
 import math
 import pathlib
 from collections import deque
@@ -130,6 +131,8 @@ _LEGEND = (
     ("root", "output (the root)"),
     ("op", "op"),
     ("const", "Python constant"),
+    ("module", "module call (collapsed)"),
+    ("more", "ops left out (max_nodes)"),
 )
 _CLUSTER_FILLS = ("#f4f6fb", "#e9edf6", "#dfe5f1")
 
@@ -587,7 +590,7 @@ def draw_graph(
     if notes:
         dot.attr(label="\\n".join(notes), labelloc="b", fontsize="11")
     if legend:
-        _add_legend(dot, graphviz, drawing if show_grads else None, graph, omitted_ops)
+        _add_legend(dot, graphviz, drawing, rankdir)
     return dot
 
 
@@ -838,7 +841,8 @@ class _Drawing:
             grad_text = summarize(grad).splitlines()
             details.append("grad " + grad_text[0])
             details.extend("     " + rest for rest in grad_text[1:])
-            details.append(f"‖grad‖ = {_fmt(norm)}")
+            if grad.size > 1:
+                details.append(f"‖grad‖ = {_fmt(norm)}")
         if name:
             lines.append(f"<B>{html.escape(name)}</B>")
         lines.append(html.escape(shape))
@@ -934,39 +938,45 @@ def _log_position(norm: float, norm_range: tuple[float, float] | None) -> float:
     return (math.log10(norm) - lo) / (hi - lo)
 
 
-def _add_legend(
-    dot: Any, graphviz: Any, drawing: _Drawing | None, graph: _Graph, omitted: int
-) -> None:
-    """A cluster of sample nodes, one per kind, and the gradient colour bar."""
-    kinds_present = {box.kind for box in graph.boxes}
+def _add_legend(dot: Any, graphviz: Any, drawing: _Drawing, rankdir: str) -> None:
+    """A row of sample nodes, one per kind drawn, and the gradient colour bar."""
+    graph = drawing.graph
+    kinds = {box.kind for box in graph.boxes}
     if graph.ops:
-        kinds_present.add("op")
+        kinds.add("op")
     if any(not isinstance(x, _Box) for inputs in graph.op_inputs for x in inputs):
-        kinds_present.add("const")
+        kinds.add("const")
+    if drawing.group_ident:
+        kinds.add("module")
+    if not all(drawing.kept):
+        kinds.add("more")
     legend = graphviz.Digraph(
         name="cluster_legend",
         graph_attr={
             "label": "legend",
             "labelloc": "t",
-            "fontsize": "10",
+            "fontsize": "9",
             "style": "dashed",
             "color": "#aaaaaa",
+            "margin": "4",
         },
-        node_attr={"fontsize": "9"},
+        node_attr={"fontsize": "8", "height": "0.2", "margin": "0.05,0.02"},
     )
     names = []
     for kind, text in _LEGEND:
-        if kind not in kinds_present:
-            continue
-        ident = f"legend_{kind}"
-        names.append(ident)
-        grey = drawing is not None and kind not in ("op", "const")
-        style = _style(kind, NO_GRAD_COLOR if grey else None)
-        legend.body.append(f"\t{ident} [label={_html(text)} {style}]\n")
-    if drawing is not None:
+        if kind in kinds:
+            grey = drawing.show_grads and kind not in ("op", "const", "more")
+            names.append(f"legend_{kind}")
+            style = _style(kind, NO_GRAD_COLOR if grey else None)
+            legend.body.append(f"\tlegend_{kind} [label={_html(text)} {style}]\n")
+    if drawing.show_grads:
         names.append("legend_grads")
         legend.body.append(f"\tlegend_grads [label={_color_bar(drawing.norm_range)} shape=plain]\n")
-    legend.body.append("\t{rank=same; " + "; ".join(names) + "}\n")  # one column in LR
+    if rankdir in ("LR", "RL"):  # a row along the layout: consecutive ranks
+        for a, b in itertools.pairwise(names):
+            legend.body.append(f"\t{a} -> {b} [style=invis]\n")
+    else:
+        legend.body.append("\t{rank=same; " + "; ".join(names) + "}\n")
     dot.subgraph(legend)
 
 
@@ -1148,7 +1158,9 @@ def backward_steps(root: Tensor, gradient: Any = None, model: Any = None) -> Bac
                     inputs=tuple(sent),
                 )
             )
-    leaves = [(names.of(t), t, np.array(g.data)) for t, g in leaf_grads.values()]
+    order = {key: i for i, key in enumerate(names.leaves)}  # as first used going forward
+    ranked = sorted(leaf_grads.items(), key=lambda item: order.get(item[0], len(order)))
+    leaves = [(names.of(t), t, np.array(g.data)) for _, (t, g) in ranked]
     return BackwardSteps(steps, leaves)
 
 
