@@ -562,7 +562,7 @@ def draw_graph(
         path: graphviz.Digraph(
             name=f"cluster_{i}",
             graph_attr={
-                "label": drawing.cluster_labels[path],
+                "label": drawing.cluster_labels[path].replace("\\", "\\\\"),
                 "labeljust": "l",
                 "labelloc": "t",
                 "style": "rounded,filled",
@@ -857,8 +857,8 @@ class _Drawing:
     def _op_line(self, ident: str, node: Node) -> str:
         params = _format_params(node.params)
         label = _html(node.prim.name, params) if params else _html(node.prim.name)
-        tooltip = html.escape(node.prim.doc or node.prim.name, quote=True)
-        return f'\t{ident} [label={label} tooltip="{tooltip}" {_style("op")}]\n'
+        tooltip = _dot_string(node.prim.doc or node.prim.name)
+        return f"\t{ident} [label={label} tooltip={tooltip} {_style('op')}]\n"
 
     def _const_line(self, ident: str, value: Any) -> str:
         return f"\t{ident} [label={_html(_constant_text(value))} {_style('const')}]\n"
@@ -912,6 +912,11 @@ class _Drawing:
         text += '<FONT POINT-SIZE="9">' + "<BR/>".join(html.escape(x) for x in lines[1:])
         text += "</FONT>>"
         return f"\t{self.group_ident[key]} [label={text} {style}]\n"
+
+
+def _dot_string(text: str) -> str:
+    """A quoted DOT string showing `text` literally (backslashes and quotes escaped)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _html(first: str, *rest: str) -> str:

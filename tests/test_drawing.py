@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import autograd_core as ag
 from autograd_core.drawing import (
@@ -187,6 +189,53 @@ def test_the_outside_check_matmul_and_slice_shapes_edges_and_png() -> None:
     assert "[1:3]" in g.label(getitem)
     if HAS_DOT:
         assert graph.pipe(format="png").startswith(PNG_SIGNATURE)
+
+
+_BINARY = {"add": ag.add, "mul": ag.mul, "sub": ag.sub, "maximum": ag.maximum}
+_UNARY = {"sin": ag.sin, "tanh": ag.tanh, "neg": ag.neg}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([*_BINARY, *_UNARY, "scale"]),
+            st.integers(0, 1000),
+            st.integers(0, 1000),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    st.booleans(),
+)
+def test_every_op_of_a_random_graph_is_drawn_once_with_one_edge_per_operand_and_result(
+    program: list[tuple[str, int, int]], after_backward: bool
+) -> None:
+    values = [
+        ag.Tensor([0.5, -1.0, 2.0], requires_grad=True, name="a"),
+        ag.Tensor([1.5, 0.25, -0.5], requires_grad=True, name="b"),
+        ag.Tensor([3.0, 4.0, 5.0], name="data"),
+    ]
+    for op, i, j in program:
+        x, y = values[i % len(values)], values[j % len(values)]
+        if op in _BINARY:
+            values.append(_BINARY[op](x, y))
+        elif op in _UNARY:
+            values.append(_UNARY[op](x))
+        else:
+            values.append(x * 0.5)
+    root = values[-1]
+    if root.grad_fn is None:
+        return  # only constants were combined: nothing recorded
+    nodes = topological_order(root.grad_fn)
+    leaves = {id(x) for n in nodes for x in n.inputs if isinstance(x, ag.Tensor) and x.is_leaf}
+    if after_backward:
+        root.sum().backward()
+    g = parsed(root, max_nodes=None, legend=False)
+    assert len(g.ids("o")) == len(nodes)
+    assert len(g.ids("t")) == len(nodes) + len(leaves)
+    assert len(g.edges) == sum(len(n.inputs) + 1 for n in nodes)
+    assert "shape unknown" not in g.source
 
 
 def test_labels_show_shape_and_dtype() -> None:
@@ -397,6 +446,34 @@ def test_retained_intermediate_gradients_are_shown() -> None:
     g = parsed(h.sum(), show_grads=True)  # a fresh root over the same h
     h_box = next(t for t in g.ids("t") if "1.414" in g.label(t))
     assert "(2,) float64" in g.label(h_box) and g.fill(h_box) != "#d9d9d9"
+
+
+def test_a_user_defined_primitive_draws_under_its_own_name() -> None:
+    cube = ag.Primitive(
+        "cube",
+        lambda x: x**3,
+        (lambda g, out, x: g * 3.0 * x * x,),
+        (lambda t, out, x: t * 3.0 * x * x,),
+        doc="x ** 3; d/dx = 3 x^2",
+    )
+    x = ag.Tensor(2.0, requires_grad=True)
+    g = parsed(cube(x))
+    assert g.op_names() == ["cube"]
+    assert 'tooltip="x ** 3; d/dx = 3 x^2"' in g.source
+
+
+@needs_dot
+def test_names_with_markup_characters_are_escaped() -> None:
+    class Odd:
+        def extra_repr(self) -> str:
+            return "mode='a\"b\\c', n=3"
+
+    x = ag.Tensor([1.0, 2.0], requires_grad=True, name='x<&"y>\\')
+    with ag.module_scope(Odd()):
+        y = (x * 2).sum()
+    svg = draw_graph(y, show_values=True).pipe(format="svg")
+    text = "".join(ET.fromstring(svg).itertext())
+    assert 'x<&"y>\\' in text and "Odd(mode='a\"b\\c', 3)" in text
 
 
 def test_bad_arguments_are_reported_at_the_call() -> None:
