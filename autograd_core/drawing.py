@@ -645,6 +645,7 @@ class _Drawing:
         self.cluster_labels: dict[tuple[int, ...], str] = {}
         self.norm_range: tuple[float, float] | None = None
         self.group_ident: dict[tuple[int, ...], str] = {}
+        self.drawn_kinds: set[str] = set()
 
     # -- placement ------------------------------------------------------------------------
 
@@ -770,6 +771,7 @@ class _Drawing:
             if box not in drawn_boxes:
                 drawn_boxes.add(box)
                 self._emit((), self._box_line(box))
+        self.drawn_kinds = {box.kind for box in drawn_boxes}
         omitted = len(graph.ops) - sum(kept)
         if omitted:
             hidden_boxes = len(graph.boxes) - len(drawn_boxes) - len(absorbed)
@@ -901,7 +903,7 @@ class _Drawing:
             g = box.grad()
             if g is not None:
                 norms.append(_norm(g))
-        lines.append(f"{len(members)} ops")
+        lines.append(f"{len(members)} op{'s' if len(members) > 1 else ''}")
         style = _style("module")
         if self.show_grads:
             norm = math.sqrt(sum(n * n for n in norms)) if norms else None
@@ -946,10 +948,11 @@ def _log_position(norm: float, norm_range: tuple[float, float] | None) -> float:
 def _add_legend(dot: Any, graphviz: Any, drawing: _Drawing, rankdir: str) -> None:
     """A row of sample nodes, one per kind drawn, and the gradient colour bar."""
     graph = drawing.graph
-    kinds = {box.kind for box in graph.boxes}
-    if graph.ops:
+    kinds = set(drawing.drawn_kinds)
+    drawn_ops = [i for i, k in enumerate(drawing.kept) if k and drawing.group_of[i] is None]
+    if drawn_ops:
         kinds.add("op")
-    if any(not isinstance(x, _Box) for inputs in graph.op_inputs for x in inputs):
+    if any(not isinstance(x, _Box) for i in drawn_ops for x in graph.op_inputs[i]):
         kinds.add("const")
     if drawing.group_ident:
         kinds.add("module")
@@ -977,11 +980,10 @@ def _add_legend(dot: Any, graphviz: Any, drawing: _Drawing, rankdir: str) -> Non
     if drawing.show_grads:
         names.append("legend_grads")
         legend.body.append(f"\tlegend_grads [label={_color_bar(drawing.norm_range)} shape=plain]\n")
-    if rankdir in ("LR", "RL"):  # a row along the layout: consecutive ranks
-        for a, b in itertools.pairwise(names):
-            legend.body.append(f"\t{a} -> {b} [style=invis]\n")
-    else:
+    if rankdir in ("TB", "BT"):  # one rank: a row across the layout
         legend.body.append("\t{rank=same; " + "; ".join(names) + "}\n")
+    for a, b in itertools.pairwise(names):  # consecutive (LR) or ordered within the rank (TB)
+        legend.body.append(f"\t{a} -> {b} [style=invis]\n")
     dot.subgraph(legend)
 
 

@@ -279,6 +279,8 @@ def test_kinds_are_told_apart_and_explained_in_a_legend() -> None:
     for text in ["parameter", "input / constant", "intermediate", "output (the root)", "op"]:
         assert text in graph.source.split("cluster_legend")[1]
     assert "cluster_legend" not in draw_graph(y, legend=False).source
+    top_down = draw_graph(y, rankdir="TB").source
+    assert "rankdir=TB" in top_down and "rank=same; legend_param" in top_down
 
 
 def test_a_leaf_root_is_drawn_alone() -> None:
