@@ -42,6 +42,8 @@ __all__ = [
     "backward_steps",
     "draw_graph",
     "gradient_color",
+    "module_label",
+    "summarize",
 ]
 
 INSTALL_HINT = (
