@@ -9,6 +9,7 @@ The layout is the architecture:
 - `checking` central differences and gradcheck
 - `custom`   user-defined primitives (`primitive`, with `.defvjp` / `.defjvp`)
 - `testing`  hypothesis strategies (imported only on demand: `from autograd_core import testing`)
+- `drawing`  computation graphs as images (`draw_graph`) and the backward pass as a table
 
 Heavy optional libraries (graphviz, hypothesis, matplotlib) are imported only where used.
 """
@@ -21,6 +22,7 @@ from autograd_core.checking import (
     numerical_jacobian,
 )
 from autograd_core.custom import CUSTOM_PRIMITIVES, CustomPrimitive, primitive
+from autograd_core.drawing import backward_steps, draw_graph
 from autograd_core.engine import (
     PRIMITIVES,
     Node,
@@ -97,6 +99,7 @@ __all__ = [
     "Tensor",
     "abs",
     "add",
+    "backward_steps",
     "broadcast_to",
     "cast",
     "clip",
@@ -104,6 +107,7 @@ __all__ = [
     "cos",
     "detect_anomaly",
     "div",
+    "draw_graph",
     "enable_grad",
     "erf",
     "exp",

@@ -219,6 +219,8 @@ class Node:
 
     Holds the primitive, its inputs and params, and the output's array when the rules need
     it. It holds no reference to its output tensor (weakly, only for `retain_grad`).
+    `out_meta` keeps the output's (shape, dtype) once backward has freed its tensors, so a
+    freed graph still draws with shapes.
     """
 
     __slots__ = (
@@ -227,6 +229,7 @@ class Node:
         "params",
         "out_data",
         "out_tangents",
+        "out_meta",
         "retained",
         "scope",
         "freed",
@@ -247,6 +250,7 @@ class Node:
         self.params = params
         self.out_data = out_data
         self.out_tangents: dict[int, Tensor] | None = None
+        self.out_meta: tuple[tuple[int, ...], np.dtype[Any]] | None = None
         self.retained: weakref.ref[Tensor] | None = None
         self.scope = STATE.scope
         self.freed = False
@@ -540,7 +544,11 @@ def _backpropagate(
                     structure.append(x)
                     continue
                 parent = x._node
-                structure.append(x if parent is None else parent)
+                if parent is None:
+                    structure.append(x)
+                else:  # the tensor may go; its node keeps what a drawing shows of it
+                    structure.append(parent)
+                    parent.out_meta = (x.data.shape, x.data.dtype)
                 if not x.requires_grad:
                     continue
                 rule = vjps[argnum] if vjps is not None and argnum < len(vjps) else None
