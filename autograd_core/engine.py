@@ -470,7 +470,8 @@ def _backpropagate(
     """The reverse sweep: visit nodes from the newest down, apply each input's VJP rule.
 
     Pending nodes wait in a heap keyed by creation sequence; the newest pending node has
-    received every contribution (all its consumers are newer), so it is ready. No separate
+    received every contribution (all its consumers are newer), so it is ready (a chain skips
+    the heap: a lone pending node is the newest). No separate
     topological sort, no recursion. With `capture` None, leaf gradients accumulate into
     `.grad`; otherwise the gradients of the keys of `capture` (nodes or leaves) are stored
     there and `.grad` is left alone. Unless `retain_graph`, each node is freed once used.
@@ -508,8 +509,14 @@ def _backpropagate(
             else:
                 grads[node] = seed
                 push(pending, (-node.sequence, node))
-        while pending:
-            node = pop(pending)[1]
+        # `single` is a fast lane for the common chain: while exactly one node is pending it
+        # waits here instead of in the heap (it is then trivially the newest).
+        single: Node | None = pop(pending)[1] if len(pending) == 1 else None
+        while single is not None or pending:
+            if single is not None:
+                node, single = single, None
+            else:
+                node = pop(pending)[1]
             if needed is not None and node not in needed:
                 del grads[node]  # no requested input below: skip it, do not free it
                 continue
@@ -565,7 +572,13 @@ def _backpropagate(
                     grads[parent] = grads[parent] + gx
                 else:
                     grads[parent] = gx
-                    push(pending, (-parent.sequence, parent))
+                    if single is None and not pending:
+                        single = parent
+                    else:
+                        if single is not None:
+                            push(pending, (-single.sequence, single))
+                            single = None
+                        push(pending, (-parent.sequence, parent))
             if not retain_graph:
                 node.freed = True
                 node.out_data = None
