@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 
 import autograd_core as ag
-from autograd_core.transforms import jvp
 
 
 def survey_example() -> None:
@@ -24,7 +23,7 @@ def survey_example() -> None:
     y.backward()
     print(f"f(2, 5)            = {y.item():.15f}")
     print(f"reverse mode  df   = ({x1.grad.item():.15f}, {x2.grad.item():.15f})  one pass")
-    forward = [jvp(f, (2.0, 5.0), tangent)[1].item() for tangent in [(1.0, 0.0), (0.0, 1.0)]]
+    forward = [ag.jvp(f, (2.0, 5.0), tangent)[1].item() for tangent in [(1.0, 0.0), (0.0, 1.0)]]
     print(f"forward mode  df   = ({forward[0]:.15f}, {forward[1]:.15f})  one pass per input")
 
 
