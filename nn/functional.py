@@ -132,11 +132,21 @@ def hardtanh(x: Any, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     return ag.where(inside, x, _const(np.clip(x.data, min_val, max_val), x))
 
 
+_TORCH_ONE_SIXTH = float(np.float32(1.0 / 6.0))
+
+
 def hardsigmoid(x: Any) -> Tensor:
-    """PyTorch's hard sigmoid relu6(x + 3) / 6 = clip(x / 6 + 1/2, 0, 1)."""
+    """PyTorch's hard sigmoid relu6(x + 3) / 6 = clip(x / 6 + 1/2, 0, 1).
+
+    The value is (x + 3) / 6 exactly. The slope is PyTorch's backward constant, 1/6 rounded
+    to float32 (it differs from 1/6 by 3e-8 relative), so gradients agree with torch's to the
+    last bit instead of to 1e-8: the slope term carries the gradient and a constant restores
+    the exact value.
+    """
     x = _t(x)
     inside = (x.data > -3.0) & (x.data < 3.0)
-    return ag.where(inside, (x + 3.0) / 6.0, _const(x.data >= 3.0, x))
+    correction = _const((x.data + 3.0) / 6.0 - x.data * _TORCH_ONE_SIXTH, x)
+    return ag.where(inside, x * _TORCH_ONE_SIXTH + correction, _const(x.data >= 3.0, x))
 
 
 def hard_logistic(x: Any) -> Tensor:
