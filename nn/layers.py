@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -574,6 +574,13 @@ class MLP(Module):
 
     def forward(self, x: Any) -> Tensor:
         return self.layers(x)
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> Any:
+        """Also accepts the keys of the equivalent `torch.nn.Sequential` (`0.weight`, ...,
+        without the `layers.` prefix), so a PyTorch model's state dict loads directly."""
+        if state_dict and not any(str(k).startswith("layers.") for k in state_dict):
+            state_dict = {f"layers.{k}": v for k, v in state_dict.items()}
+        return super().load_state_dict(state_dict, strict)
 
     def __getitem__(self, index: int) -> Module:
         return self.layers[index]
