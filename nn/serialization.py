@@ -69,10 +69,12 @@ def load(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     FileNotFoundError for a missing one.
     """
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with open(path, "rb") as file:  # ours to close, even when numpy fails midway
+            data = np.load(file, allow_pickle=False)
             if not isinstance(data, np.lib.npyio.NpzFile):
                 raise CheckpointError(f"nn.load: {path} holds a single array, not a checkpoint")
-            return {key: data[key] for key in data.files}
+            with data:
+                return {key: data[key] for key in data.files}
     except FileNotFoundError:
         raise
     except CheckpointError:
