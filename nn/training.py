@@ -212,7 +212,7 @@ def _progress_bar(total: int, enabled: bool) -> Any:
         from tqdm.auto import tqdm
     except ImportError:  # pragma: no cover - tqdm is a dependency; degrade quietly
         return None
-    return tqdm(total=total, unit="batch", dynamic_ncols=True, leave=True)
+    return tqdm(total=total, unit="batch", leave=True)
 
 
 def fit(
@@ -278,7 +278,7 @@ def fit(
                     totals[name] = totals.get(name, 0.0) + n * fn(out.data, target)
                 if bar is not None:
                     bar.update(1)
-                    bar.set_postfix(epoch=f"{epoch}/{epochs}", loss=f"{value:.4f}")
+                    bar.set_postfix({"epoch": f"{epoch}/{epochs}", "loss": f"{value:.4f}"})
             if count == 0:
                 raise ValueError("fit: the training loader yielded no batches")
             record = {name: total / count for name, total in totals.items()}
@@ -287,11 +287,10 @@ def fit(
                 record.update({f"val_{k}": v for k, v in scores.items()})
             record["lr"] = float(optimizer.param_groups[0]["lr"])
             history.append(record)
-            if bar is not None:
-                bar.set_postfix(
-                    epoch=f"{epoch}/{epochs}",
-                    **{k: f"{v:.4f}" for k, v in record.items() if k != "lr"},
-                )
+            if bar is not None:  # the epoch's means: loss, then the validation scores
+                shown = {"epoch": f"{epoch}/{epochs}", "loss": f"{record['loss']:.4f}"}
+                shown.update({k: f"{v:.4f}" for k, v in record.items() if k.startswith("val_")})
+                bar.set_postfix(shown)
             if scheduler is not None:
                 scheduler.step()
             if stopper is not None and _should_stop(stopper, record, model, epoch):
