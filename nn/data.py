@@ -59,7 +59,7 @@ class TensorDataset:
 class Subset:
     """The samples of `dataset` at `indices`."""
 
-    def __init__(self, dataset: Any, indices: Sequence[int]) -> None:
+    def __init__(self, dataset: Any, indices: Sequence[int] | np.ndarray) -> None:
         self.dataset = dataset
         self.indices = np.asarray(indices, dtype=np.int64)
 

@@ -373,14 +373,18 @@ class Module:
 class Sequential(Module):
     """Modules applied one after the other; they are named `0`, `1`, ... (as PyTorch)."""
 
-    def __init__(self, *modules: Module) -> None:
+    def __init__(self, *modules: Module | Mapping[str, Module | None]) -> None:
         super().__init__()
         if len(modules) == 1 and isinstance(modules[0], Mapping):
             for name, module in modules[0].items():
                 self.add_module(name, module)
         else:
-            for index, module in enumerate(modules):
-                self.add_module(str(index), module)
+            for index, item in enumerate(modules):
+                if not isinstance(item, Module):
+                    raise TypeError(
+                        f"Sequential: argument {index} is a {type(item).__name__}, not a Module"
+                    )
+                self.add_module(str(index), item)
 
     def forward(self, x: Any) -> Any:
         for module in self._modules.values():
@@ -436,7 +440,7 @@ class ModuleList(Module):
     def __getitem__(self, index: int | slice) -> Any:
         items = list(self._modules.values())
         if isinstance(index, slice):
-            return ModuleList(items[index])
+            return ModuleList(m for m in items[index] if m is not None)
         try:
             return items[index]
         except IndexError:

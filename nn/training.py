@@ -209,7 +209,7 @@ def _progress_bar(total: int, enabled: bool) -> Any:
     if not enabled or not sys.stdout.isatty():
         return None
     try:
-        from tqdm.auto import tqdm
+        from tqdm.auto import tqdm  # type: ignore[import-untyped]
     except ImportError:  # pragma: no cover - tqdm is a dependency; degrade quietly
         return None
     return tqdm(total=total, unit="batch", leave=True)

@@ -124,7 +124,7 @@ def test_a_failed_save_leaves_the_old_file_intact(
     path = tmp_path / "model.npz"
     nn.save({"w": np.ones(3)}, path)
 
-    def crash(file, **arrays):  # writes part of a file, then fails
+    def crash(file, allow_pickle=True, **arrays):  # writes part of a file, then fails
         file.write(b"PK\x03\x04 half a zip")
         raise OSError("disk full")
 

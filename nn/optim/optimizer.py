@@ -52,7 +52,8 @@ class Optimizer:
                 if id(p) in seen:
                     raise ValueError(f"{name}: parameter {i} (shape {p.shape}) appears twice")
                 seen.add(id(p))
-            if group.get("lr", 0.0) < 0:
+            lr = group.get("lr", 0.0)
+            if isinstance(lr, (int, float)) and lr < 0:
                 raise ValueError(f"{name}: invalid learning rate {group['lr']}")
             self.param_groups.append(group)
 
