@@ -17,7 +17,7 @@ import autograd_core as ag
 import nn
 from autograd_core import testing as agt
 from nn import functional as F
-from tests.numeric import check_forward, check_reverse
+from tests.numeric import check_forward, check_reverse, check_second_order
 
 FAST = settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 
@@ -399,3 +399,53 @@ def test_losses_match_torch_at_extreme_logits() -> None:
     tloss.backward()
     _close(loss.data, tloss, "bce with logits at extremes")
     _close(x.grad.data, tx.grad, "bce with logits gradient at extremes")
+
+
+# --------------------------------------------------------------------------------------------
+# Drawn shapes for the class-index losses, and second order for the smooth activations
+# --------------------------------------------------------------------------------------------
+
+
+@FAST
+@given(
+    batch=st.integers(1, 5),
+    classes=st.integers(2, 5),
+    smoothing=st.sampled_from([0.0, 0.15]),
+    weighted=st.booleans(),
+    data=st.data(),
+)
+def test_cross_entropy_gradients_on_drawn_batches(
+    batch: int, classes: int, smoothing: float, weighted: bool, data: st.DataObject
+) -> None:
+    logits = data.draw(agt.arrays((batch, classes)))
+    labels = np.asarray(
+        data.draw(st.lists(st.integers(0, classes - 1), min_size=batch, max_size=batch))
+    )
+    weight = np.linspace(0.5, 2.0, classes) if weighted else None
+
+    def loss(x: ag.Tensor) -> ag.Tensor:
+        return F.cross_entropy(x, labels, weight=weight, label_smoothing=smoothing)
+
+    rng = np.random.default_rng(0)
+    check_reverse(loss, [logits], rng)
+    check_forward(loss, [logits], rng)
+
+
+@FAST
+@given(data=st.data())
+def test_bce_with_logits_gradients_on_drawn_shapes(data: st.DataObject) -> None:
+    shape = data.draw(agt.shapes())
+    x = data.draw(agt.arrays(shape, low=-30.0, high=30.0))
+    y = data.draw(agt.arrays(shape, low=0.0, high=1.0))
+    rng = np.random.default_rng(0)
+    check_reverse(F.binary_cross_entropy_with_logits, [x, y], rng)
+    check_forward(F.binary_cross_entropy_with_logits, [x, y], rng)
+
+
+@pytest.mark.parametrize(
+    "name", ["sigmoid", "tanh", "softplus", "silu", "swish", "gelu", "gelu_tanh", "log_softmax"]
+)
+def test_smooth_activations_have_second_derivatives(name: str) -> None:
+    fn = ACTIVATIONS[name][0]
+    x = np.random.default_rng(6).uniform(-3, 3, (2, 3))
+    check_second_order(fn, [x], np.random.default_rng(7))
