@@ -18,7 +18,7 @@ import autograd_core as ag
 from autograd_core import Tensor
 from nn import functional as F
 from nn import init
-from nn.module import Module, Parameter, Sequential
+from nn.module import Module, Parameter, Sequential, call_child
 
 Generator = np.random.Generator | int | None
 
@@ -573,7 +573,7 @@ class MLP(Module):
         self.layers = Sequential(*layers)
 
     def forward(self, x: Any) -> Tensor:
-        return self.layers(x)
+        return call_child("layers", self.layers, x)
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> Any:
         """Also accepts the keys of the equivalent `torch.nn.Sequential` (`0.weight`, ...,

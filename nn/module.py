@@ -45,6 +45,22 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list[str]
 
 
+def call_child(name: str, module: Module, *args: Any) -> Any:
+    """Call a submodule; a ValueError raised inside gets the submodule's dotted path in front
+    of its message ("layers.0: Linear(...): expected input ..."), so a shape error in a deep
+    model says which layer it came from."""
+    try:
+        return module(*args)
+    except ValueError as error:
+        inner = getattr(error, "module_path", None)
+        path = f"{name}.{inner}" if inner else name
+        reason = getattr(error, "reason", str(error))
+        located = ValueError(f"{path}: {reason}")
+        located.module_path = path  # type: ignore[attr-defined]
+        located.reason = reason  # type: ignore[attr-defined]
+        raise located from None
+
+
 class Module:
     """Base class of every layer and model: subclass it, assign parameters and submodules in
     `__init__`, and compute the output in `forward`. Call the module, not `forward`: the call
@@ -387,9 +403,9 @@ class Sequential(Module):
                 self.add_module(str(index), item)
 
     def forward(self, x: Any) -> Any:
-        for module in self._modules.values():
+        for name, module in self._modules.items():
             if module is not None:
-                x = module(x)
+                x = call_child(name, module, x)
         return x
 
     def append(self, module: Module) -> Sequential:

@@ -277,6 +277,19 @@ def test_mlp_layout_and_arguments() -> None:
         nn.MLP([3])
 
 
+def test_shape_errors_name_the_layer_path() -> None:
+    model = nn.MLP([4, 8, 3])
+    with pytest.raises(ValueError) as error:
+        model(ag.Tensor(np.zeros((2, 5))))
+    assert str(error.value) == (
+        "layers.0: Linear(in_features=4, out_features=8): expected input of shape (..., 4), "
+        "got (2, 5)"
+    )
+    nested = nn.Sequential(nn.Identity(), nn.Sequential(nn.ReLU(), nn.Linear(3, 1)))
+    with pytest.raises(ValueError, match=r"^1\.1: Linear\(in_features=3"):
+        nested(ag.Tensor(np.zeros((2, 2))))
+
+
 def test_sequential_and_modulelist_index_like_lists() -> None:
     layers = nn.ModuleList([nn.Linear(2, 2), nn.ReLU()])
     layers.append(nn.Linear(2, 1))
