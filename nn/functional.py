@@ -157,6 +157,10 @@ def hard_logistic(x: Any) -> Tensor:
     return ag.where(inside, x * 0.25 + 0.5, _const(x.data >= 2.0, x))
 
 
+hard_sigmoid = hardsigmoid  # snake_case of HardSigmoid; PyTorch spells it hardsigmoid
+hard_tanh = hardtanh
+
+
 def softmax(x: Any, dim: int = -1) -> Tensor:
     """exp(x) / sum(exp(x)) along `dim`, computed without overflow."""
     return ag.softmax(_t(x), axis=dim)

@@ -331,3 +331,42 @@ def test_mlp_state_dict_loads_into_torch_sequential_and_back() -> None:
     back.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
     back.eval()
     np.testing.assert_allclose(back(ag.Tensor(x)).data, expected, rtol=1e-12, atol=1e-12)
+
+
+ACTIVATION_MODULES = [
+    (nn.Sigmoid(), nn.functional.sigmoid),
+    (nn.Tanh(), nn.functional.tanh),
+    (nn.ReLU(), nn.functional.relu),
+    (nn.LeakyReLU(0.2), lambda x: nn.functional.leaky_relu(x, 0.2)),
+    (nn.ELU(0.5), lambda x: nn.functional.elu(x, 0.5)),
+    (nn.Softplus(2.0, 10.0), lambda x: nn.functional.softplus(x, 2.0, 10.0)),
+    (nn.SiLU(), nn.functional.silu),
+    (nn.Swish(0.5), lambda x: nn.functional.swish(x, 0.5)),
+    (nn.GELU("tanh"), lambda x: nn.functional.gelu(x, "tanh")),
+    (nn.HardSigmoid(), nn.functional.hard_sigmoid),
+    (nn.HardLogistic(), nn.functional.hard_logistic),
+    (nn.HardTanh(-2.0, 2.0), lambda x: nn.functional.hard_tanh(x, -2.0, 2.0)),
+    (nn.Softmax(dim=0), lambda x: nn.functional.softmax(x, dim=0)),
+    (nn.LogSoftmax(), nn.functional.log_softmax),
+    (nn.PReLU(), lambda x: nn.functional.prelu(x, ag.Tensor([0.25]))),
+]
+
+
+@pytest.mark.parametrize(
+    ("module", "function"),
+    ACTIVATION_MODULES,
+    ids=[type(m).__name__ for m, _ in ACTIVATION_MODULES],
+)
+def test_each_activation_module_computes_its_function(module: nn.Module, function) -> None:
+    x = ag.Tensor(np.linspace(-5, 5, 12).reshape(3, 4))
+    np.testing.assert_array_equal(module(x).data, function(x).data)
+    assert isinstance(repr(module), str) and repr(module).startswith(type(module).__name__)
+
+
+def test_fit_is_silent_when_stdout_is_not_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    X, y = nn.datasets.make_circles(32, noise=0.05, seed=0)
+    loader = nn.data.DataLoader(nn.data.TensorDataset(X, y), batch_size=8)
+    model = nn.MLP([2, 8, 2], generator=0)
+    nn.fit(model, nn.CrossEntropyLoss(), nn.optim.SGD(model.parameters(), lr=0.1), loader, 2)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
