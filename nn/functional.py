@@ -16,6 +16,7 @@ import numpy as np
 
 import autograd_core as ag
 from autograd_core import Tensor
+from nn.init import as_generator
 
 # --------------------------------------------------------------------------------------------
 # Helpers
@@ -207,8 +208,6 @@ def dropout(
 ) -> Tensor:
     """Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p),
     so evaluation (training=False) is the identity."""
-    from nn.init import as_generator
-
     x = _t(x)
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: probability p must be in [0, 1], got {p}")
