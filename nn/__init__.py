@@ -1,0 +1,121 @@
+"""nn: neural networks on the public API of `autograd_core`, with PyTorch's names.
+
+- modules: `Module`, `Parameter`, `Sequential`, `ModuleList`, `Linear`, `MLP`, `Maxout`, `DyT`
+- activations (modules here, functions in `nn.functional`): Sigmoid, Tanh, ReLU, LeakyReLU,
+  PReLU, ELU, Softplus, SiLU, Swish, GELU, HardSigmoid, HardLogistic, HardTanh, Softmax,
+  LogSoftmax
+- losses: MSELoss, L1Loss, HuberLoss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss
+- regularization: Dropout, BatchNorm1d, LayerNorm, `l1_penalty`, `l2_penalty`
+- `nn.init`, `nn.optim` (+ `nn.optim.lr_scheduler`), `nn.utils`, `nn.data`, `nn.datasets`
+- training: `fit`, `evaluate`, `predict`, `History`, `EarlyStopping`
+- checkpoints: `save`, `load` (.npz, never pickle)
+
+Reproducibility: `nn.manual_seed(0)` reseeds the generator that initialization and dropout
+use by default; or pass `generator=` (a seed or `np.random.Generator`) to the layers and
+`seed=` to `DataLoader`.
+
+Importing nn never imports tqdm or matplotlib; they load when a progress bar or plot is made.
+"""
+
+from nn import data, datasets, functional, init, optim, utils
+from nn.functional import l1_penalty, l2_penalty
+from nn.init import manual_seed
+from nn.layers import (
+    ACTIVATIONS,
+    ELU,
+    GELU,
+    MLP,
+    BatchNorm1d,
+    Dropout,
+    DyT,
+    HardLogistic,
+    HardSigmoid,
+    Hardsigmoid,
+    HardTanh,
+    Hardtanh,
+    Identity,
+    LayerNorm,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    Maxout,
+    PReLU,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Swish,
+    Tanh,
+    make_activation,
+)
+from nn.losses import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+)
+from nn.module import Module, ModuleList, Parameter, Sequential
+from nn.serialization import CheckpointError, load, save
+from nn.training import EarlyStopping, History, evaluate, fit, predict
+
+__all__ = [
+    "ACTIVATIONS",
+    "ELU",
+    "GELU",
+    "MLP",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "BatchNorm1d",
+    "CheckpointError",
+    "CrossEntropyLoss",
+    "Dropout",
+    "DyT",
+    "EarlyStopping",
+    "HardLogistic",
+    "HardSigmoid",
+    "HardTanh",
+    "Hardsigmoid",
+    "Hardtanh",
+    "History",
+    "HuberLoss",
+    "Identity",
+    "L1Loss",
+    "LayerNorm",
+    "LeakyReLU",
+    "Linear",
+    "LogSoftmax",
+    "MSELoss",
+    "Maxout",
+    "Module",
+    "ModuleList",
+    "NLLLoss",
+    "PReLU",
+    "Parameter",
+    "ReLU",
+    "Sequential",
+    "SiLU",
+    "Sigmoid",
+    "Softmax",
+    "Softplus",
+    "Swish",
+    "Tanh",
+    "data",
+    "datasets",
+    "evaluate",
+    "fit",
+    "functional",
+    "init",
+    "l1_penalty",
+    "l2_penalty",
+    "load",
+    "make_activation",
+    "manual_seed",
+    "optim",
+    "predict",
+    "save",
+    "utils",
+]

@@ -1,0 +1,153 @@
+"""Datasets and mini-batches.
+
+`DataLoader` yields tuples with one entry per array of the dataset: floating data as
+`Tensor`s and integer (or bool) data as numpy integer arrays, which is what
+`CrossEntropyLoss` and `NLLLoss` take as class labels (a Tensor is always floating). So
+`for x, y in loader: loss = loss_fn(model(x), y)` works as in PyTorch.
+
+Shuffling is deterministic for a `seed`: the loader owns a generator seeded once, and each
+pass draws the next permutation from it, so a run replays exactly, epoch by epoch.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from autograd_core import Tensor
+from nn.init import as_generator
+
+
+def _array(x: Any) -> np.ndarray:
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _batch_value(array: np.ndarray) -> Any:
+    """Floating arrays become Tensors (float32 stays float32); integers stay numpy."""
+    return Tensor(array) if array.dtype.kind == "f" else array
+
+
+class TensorDataset:
+    """Samples are rows of the given arrays (or Tensors), which share their first dimension."""
+
+    def __init__(self, *arrays: Any) -> None:
+        if not arrays:
+            raise ValueError("TensorDataset needs at least one array")
+        self.arrays = tuple(_array(a) for a in arrays)
+        lengths = [len(a) if a.ndim else -1 for a in self.arrays]
+        if len(set(lengths)) != 1 or lengths[0] < 0:
+            raise ValueError(
+                f"TensorDataset: arrays must share their first dimension, got shapes "
+                f"{[a.shape for a in self.arrays]}"
+            )
+
+    def __len__(self) -> int:
+        return len(self.arrays[0])
+
+    def __getitem__(self, index: Any) -> tuple[Any, ...]:
+        return tuple(_batch_value(np.asarray(a[index])) for a in self.arrays)
+
+    def batch(self, indices: np.ndarray) -> tuple[Any, ...]:
+        """Rows `indices` of every array at once (the loader's fast path)."""
+        return tuple(_batch_value(a[indices]) for a in self.arrays)
+
+
+class Subset:
+    """The samples of `dataset` at `indices`."""
+
+    def __init__(self, dataset: Any, indices: Sequence[int] | np.ndarray) -> None:
+        self.dataset = dataset
+        self.indices = np.asarray(indices, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, index: int) -> Any:
+        return self.dataset[int(self.indices[index])]
+
+    def batch(self, indices: np.ndarray) -> Any:
+        if hasattr(self.dataset, "batch"):
+            return self.dataset.batch(self.indices[indices])
+        return _collate([self.dataset[int(i)] for i in self.indices[indices]])
+
+
+def random_split(
+    dataset: Any, lengths: Sequence[int | float], seed: int | np.random.Generator | None = None
+) -> list[Subset]:
+    """Split into non-overlapping random subsets of the given lengths (or fractions summing
+    to 1; rounding remainders go to the first subsets, as PyTorch)."""
+    n = len(dataset)
+    if all(isinstance(x, float) for x in lengths) and math.isclose(sum(lengths), 1.0):
+        counts = [math.floor(n * f) for f in lengths]
+        for i in range(n - sum(counts)):
+            counts[i % len(counts)] += 1
+    else:
+        counts = [int(x) for x in lengths]
+    if sum(counts) != n or any(c < 0 for c in counts):
+        raise ValueError(
+            f"random_split: lengths {list(lengths)} do not add up to the dataset size {n}"
+        )
+    order = as_generator(seed).permutation(n)
+    bounds = np.cumsum([0, *counts])
+    return [Subset(dataset, order[a:b]) for a, b in itertools.pairwise(bounds)]
+
+
+def _collate(samples: list[Any]) -> Any:
+    """Stack a list of samples (tuples of arrays/Tensors/numbers, or single values)."""
+    first = samples[0]
+    if isinstance(first, (tuple, list)):
+        return tuple(
+            _batch_value(np.stack([_array(s[i]) for s in samples])) for i in range(len(first))
+        )
+    return _batch_value(np.stack([_array(s) for s in samples]))
+
+
+class DataLoader:
+    """Mini-batches of a dataset (a `TensorDataset` or any sequence of samples).
+
+    `shuffle` draws a new order on every pass from a generator seeded by `seed` (an int, a
+    Generator, or None for nn's default generator); `drop_last` drops a final short batch.
+    """
+
+    def __init__(
+        self,
+        dataset: Any,
+        batch_size: int = 1,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        seed: int | np.random.Generator | None = None,
+    ) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+            raise TypeError(f"DataLoader: batch_size must be an int, got {batch_size!r}")
+        if batch_size < 1:
+            raise ValueError(f"DataLoader: batch_size must be at least 1, got {batch_size}")
+        if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
+            raise TypeError(
+                f"DataLoader: dataset must have __len__ and __getitem__, got "
+                f"{type(dataset).__name__}"
+            )
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self._rng = np.random.default_rng(seed) if isinstance(seed, (int, np.integer)) else seed
+
+    def __len__(self) -> int:
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def __iter__(self) -> Iterator[Any]:
+        n = len(self.dataset)
+        order = as_generator(self._rng).permutation(n) if self.shuffle else np.arange(n)
+        for start in range(0, n, self.batch_size):
+            indices = order[start : start + self.batch_size]
+            if self.drop_last and len(indices) < self.batch_size:
+                return
+            if hasattr(self.dataset, "batch"):
+                yield self.dataset.batch(indices)
+            else:
+                yield _collate([self.dataset[int(i)] for i in indices])

@@ -1,0 +1,576 @@
+"""Activations, losses and regularizers as functions of tensors (`torch.nn.functional`).
+
+Everything is composed from `autograd_core` ops, so it is differentiable in reverse and
+forward mode and to any order. Formulas are chosen to be exact and stable for every input
+(log-sum-exp, softplus-based binary cross-entropy, branches masked before they can overflow)
+and to match PyTorch, including its conventions at kinks. Python floats in the formulas keep
+float32 inputs float32.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+import autograd_core as ag
+from autograd_core import Tensor
+from nn.init import as_generator
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _t(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _const(values: np.ndarray, like: Tensor) -> np.ndarray:
+    """A constant array in the dtype of the tensor it is combined with."""
+    return np.asarray(values, dtype=like.dtype)
+
+
+class TargetError(ValueError, IndexError):
+    """A class-index target outside [0, C) (both a ValueError and, as PyTorch, an IndexError)."""
+
+
+class TargetTypeError(TypeError, ValueError):
+    """A class-index target of a floating dtype (both a TypeError and a ValueError)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Activations
+# --------------------------------------------------------------------------------------------
+
+
+def sigmoid(x: Any) -> Tensor:
+    """sigma(x) = 1 / (1 + e^-x); sigma' = sigma (1 - sigma)."""
+    return ag.sigmoid(_t(x))
+
+
+def tanh(x: Any) -> Tensor:
+    """tanh(x) = 2 sigma(2x) - 1; tanh' = 1 - tanh^2."""
+    return ag.tanh(_t(x))
+
+
+def relu(x: Any) -> Tensor:
+    """max(0, x), with relu'(0) = 0."""
+    return ag.relu(_t(x))
+
+
+def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
+    """x if x > 0 else negative_slope * x (the slope is the derivative at 0, as PyTorch)."""
+    x = _t(x)
+    return ag.where(x.data > 0, x, x * float(negative_slope))
+
+
+def prelu(x: Any, weight: Any) -> Tensor:
+    """x if x > 0 else a * x with learnable slopes `weight`, one for all or one per channel
+    (axis 1 of the input, as PyTorch)."""
+    x, weight = _t(x), _t(weight)
+    if weight.size > 1:
+        if x.ndim < 2 or x.shape[1] != weight.size:
+            raise ValueError(
+                f"prelu: {weight.size} slopes need an input with that many channels on axis 1, "
+                f"got input of shape {x.shape}"
+            )
+        weight = weight.reshape((weight.size,) + (1,) * (x.ndim - 2))
+    return ag.where(x.data > 0, x, weight * x)
+
+
+def elu(x: Any, alpha: float = 1.0) -> Tensor:
+    """x if x > 0 else alpha (e^x - 1). The exponential sees min(x, 0) only, so large inputs
+    never overflow in the branch that is not taken."""
+    x = _t(x)
+    return ag.where(x.data > 0, x, ag.expm1(ag.clip(x, hi=0.0)) * float(alpha))
+
+
+def softplus(x: Any, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + e^(beta x)) / beta, and x itself where beta x > threshold (as PyTorch);
+    softplus' = sigma(beta x)."""
+    x = _t(x)
+    beta = float(beta)
+    smooth = ag.softplus(x * beta) if beta == 1.0 else ag.softplus(x * beta) / beta
+    return ag.where(x.data * beta > threshold, x, smooth)
+
+
+def silu(x: Any) -> Tensor:
+    """x sigma(x) (SiLU, swish with beta = 1)."""
+    x = _t(x)
+    return x * ag.sigmoid(x)
+
+
+def swish(x: Any, beta: float = 1.0) -> Tensor:
+    """x sigma(beta x): beta = 0 gives x / 2, beta -> inf gives ReLU, beta = 1 is SiLU."""
+    x = _t(x)
+    return x * ag.sigmoid(x * float(beta))
+
+
+_SQRT1_2 = 1.0 / math.sqrt(2.0)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def gelu(x: Any, approximate: str = "none") -> Tensor:
+    """x Phi(x), Phi the standard normal CDF: exactly x (1 + erf(x / sqrt 2)) / 2;
+    "tanh": x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2; "sigmoid": x sigma(1.702 x)."""
+    x = _t(x)
+    if approximate == "none":
+        return x * 0.5 * (ag.erf(x * _SQRT1_2) + 1.0)
+    if approximate == "tanh":
+        inner = (x + x * x * x * 0.044715) * _SQRT_2_OVER_PI
+        return x * 0.5 * (ag.tanh(inner) + 1.0)
+    if approximate == "sigmoid":
+        return x * ag.sigmoid(x * 1.702)
+    raise ValueError(f"gelu: approximate must be 'none', 'tanh' or 'sigmoid', got {approximate!r}")
+
+
+def hardtanh(x: Any, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """max(min(x, max_val), min_val): tanh's first-order Taylor expansion, clipped."""
+    x = _t(x)
+    inside = (x.data > min_val) & (x.data < max_val)
+    return ag.where(inside, x, _const(np.clip(x.data, min_val, max_val), x))
+
+
+_TORCH_ONE_SIXTH = float(np.float32(1.0 / 6.0))
+
+
+def hardsigmoid(x: Any) -> Tensor:
+    """PyTorch's hard sigmoid relu6(x + 3) / 6 = clip(x / 6 + 1/2, 0, 1).
+
+    The value is (x + 3) / 6 exactly. The slope is PyTorch's backward constant, 1/6 rounded
+    to float32 (it differs from 1/6 by 3e-8 relative), so gradients agree with torch's to the
+    last bit instead of to 1e-8: the slope term carries the gradient and a constant restores
+    the exact value.
+    """
+    x = _t(x)
+    inside = (x.data > -3.0) & (x.data < 3.0)
+    correction = _const((x.data + 3.0) / 6.0 - x.data * _TORCH_ONE_SIXTH, x)
+    return ag.where(inside, x * _TORCH_ONE_SIXTH + correction, _const(x.data >= 3.0, x))
+
+
+def hard_logistic(x: Any) -> Tensor:
+    """The course's hard logistic clip(0.25 x + 0.5, 0, 1): sigma's first-order Taylor
+    expansion at 0, clipped (derivative 1/4 on (-2, 2), 0 outside and at the kinks)."""
+    x = _t(x)
+    inside = (x.data > -2.0) & (x.data < 2.0)
+    return ag.where(inside, x * 0.25 + 0.5, _const(x.data >= 2.0, x))
+
+
+hard_sigmoid = hardsigmoid  # snake_case of HardSigmoid; PyTorch spells it hardsigmoid
+hard_tanh = hardtanh
+
+
+def softmax(x: Any, dim: int = -1) -> Tensor:
+    """exp(x) / sum(exp(x)) along `dim`, computed without overflow."""
+    return ag.softmax(_t(x), axis=dim)
+
+
+def log_softmax(x: Any, dim: int = -1) -> Tensor:
+    """x - logsumexp(x) along `dim`, computed without overflow."""
+    return ag.log_softmax(_t(x), axis=dim)
+
+
+def maxout(x: Any, weight: Any, bias: Any = None) -> Tensor:
+    """max over k of (x W_k^T + b_k): `weight` (k, out, in), `bias` (k, out); x (..., in)."""
+    x, weight = _t(x), _t(weight)
+    if weight.ndim != 3 or x.ndim < 1 or x.shape[-1] != weight.shape[2]:
+        raise ValueError(
+            f"maxout: input of shape {x.shape} does not fit weight of shape {weight.shape} "
+            "(expected input (..., in) and weight (k, out, in))"
+        )
+    lead = x.shape[:-1]
+    flat = x.reshape(-1, x.shape[-1])
+    pieces = ag.matmul(flat, weight.transpose(0, 2, 1))  # (k, n, out)
+    if bias is not None:
+        pieces = pieces + _t(bias).unsqueeze(1)
+    return pieces.max(axis=0).reshape(*lead, weight.shape[1])
+
+
+def dyt(x: Any, alpha: Any, weight: Any = None, bias: Any = None) -> Tensor:
+    """Dynamic tanh (Zhu et al., CVPR 2025): weight * tanh(alpha x) + bias."""
+    out = ag.tanh(_t(x) * alpha)
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Regularization and normalization
+# --------------------------------------------------------------------------------------------
+
+
+def dropout(
+    x: Any, p: float = 0.5, training: bool = True, generator: np.random.Generator | None = None
+) -> Tensor:
+    """Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p),
+    so evaluation (training=False) is the identity."""
+    x = _t(x)
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: probability p must be in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    keep = as_generator(generator).random(x.shape) >= p
+    return x * _const(keep / (1.0 - p), x)
+
+
+def batch_norm(
+    x: Any,
+    running_mean: np.ndarray | None,
+    running_var: np.ndarray | None,
+    weight: Any = None,
+    bias: Any = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """x_hat = (x - mu) / sqrt(var + eps), then weight * x_hat + bias, per channel (axis 1).
+
+    In training the batch statistics are used (biased variance) and the running arrays are
+    updated in place: r = (1 - momentum) r + momentum * stat, with the unbiased variance
+    n / (n - 1) var, as PyTorch. Otherwise the running statistics are used.
+    """
+    x = _t(x)
+    if x.ndim not in (2, 3):
+        raise ValueError(f"batch_norm: expected input (N, C) or (N, C, L), got shape {x.shape}")
+    axes: tuple[int, ...] = (0,) if x.ndim == 2 else (0, 2)
+    shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    if training:
+        n = int(np.prod([x.shape[a] for a in axes]))
+        if n <= 1:
+            raise ValueError(
+                f"batch_norm: expected more than 1 value per channel when training, "
+                f"got input of shape {x.shape}"
+            )
+        mean = x.mean(axis=axes, keepdims=True)
+        var = x.var(axis=axes, keepdims=True)
+        if running_mean is not None and running_var is not None:
+            running_mean *= 1.0 - momentum
+            running_mean += momentum * mean.data.reshape(-1)
+            running_var *= 1.0 - momentum
+            running_var += momentum * var.data.reshape(-1) * (n / (n - 1))
+        x_hat = (x - mean) / ag.sqrt(var + eps)
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: evaluation without running statistics")
+        mean_c = _const(running_mean.reshape(shape), x)
+        std_c = _const(np.sqrt(running_var.reshape(shape) + eps), x)
+        x_hat = (x - mean_c) / std_c
+    if weight is not None:
+        x_hat = x_hat * _t(weight).reshape(shape)
+    if bias is not None:
+        x_hat = x_hat + _t(bias).reshape(shape)
+    return x_hat
+
+
+def layer_norm(
+    x: Any,
+    normalized_shape: tuple[int, ...],
+    weight: Any = None,
+    bias: Any = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalize each sample over its last len(normalized_shape) axes (biased variance), then
+    weight * x_hat + bias."""
+    x = _t(x)
+    normalized_shape = tuple(normalized_shape)
+    if x.shape[x.ndim - len(normalized_shape) :] != normalized_shape:
+        raise ValueError(
+            f"layer_norm: input of shape {x.shape} does not end in normalized_shape "
+            f"{normalized_shape}"
+        )
+    axes = tuple(range(x.ndim - len(normalized_shape), x.ndim))
+    mean = x.mean(axis=axes, keepdims=True)
+    var = x.var(axis=axes, keepdims=True)
+    out = (x - mean) / ag.sqrt(var + eps)
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def l1_penalty(params: Any) -> Tensor:
+    """sum |w| over all given tensors (lambda * this makes weights sparse)."""
+    total: Tensor | None = None
+    for p in params:
+        term = ag.abs(p).sum()
+        total = term if total is None else total + term
+    return total if total is not None else Tensor(0.0)
+
+
+def l2_penalty(params: Any) -> Tensor:
+    """sum w^2 over all given tensors, ||W||_F^2; the course's regularized risk adds
+    (lambda / 2) * this, whose gradient lambda w is weight decay."""
+    total: Tensor | None = None
+    for p in params:
+        term = (p * p).sum()
+        total = term if total is None else total + term
+    return total if total is not None else Tensor(0.0)
+
+
+# --------------------------------------------------------------------------------------------
+# Losses
+# --------------------------------------------------------------------------------------------
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _check_reduction(name: str, reduction: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _pair(name: str, input: Any, target: Any) -> tuple[Tensor, Any]:
+    """Input as a tensor, target as a tensor or a constant of the input's dtype, same shape."""
+    input = _t(input)
+    if not isinstance(target, Tensor):
+        target = _const(np.asarray(target), input)
+    if target.shape != input.shape:
+        raise ValueError(
+            f"{name}: input of shape {input.shape} and target of shape {target.shape} differ "
+            "(reshape one of them, e.g. y.reshape(-1, 1))"
+        )
+    return input, target
+
+
+def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
+    """(input - target)^2, averaged or summed: the course's MSE."""
+    _check_reduction("mse_loss", reduction)
+    input, target = _pair("mse_loss", input, target)
+    diff = input - target
+    return _reduce(diff * diff, reduction)
+
+
+def l1_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
+    """|input - target| (derivative sign, 0 at a tie)."""
+    _check_reduction("l1_loss", reduction)
+    input, target = _pair("l1_loss", input, target)
+    return _reduce(ag.abs(input - target), reduction)
+
+
+def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """d^2 / 2 where |d| < delta, delta (|d| - delta / 2) outside (d = input - target):
+    quadratic near the target, linear (robust to outliers) far from it."""
+    _check_reduction("huber_loss", reduction)
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+    input, target = _pair("huber_loss", input, target)
+    d = input - target
+    size = ag.abs(d)
+    loss = ag.where(size.data < delta, d * d * 0.5, (size - 0.5 * delta) * float(delta))
+    return _reduce(loss, reduction)
+
+
+def _class_targets(name: str, logp: Tensor, target: Any, ignore_index: int) -> np.ndarray:
+    """Integer class indices of shape input.shape without axis 1, checked against C."""
+    if isinstance(target, Tensor):
+        raise TargetTypeError(
+            f"{name}: class-index targets must be integers, got a float Tensor of shape "
+            f"{target.shape}; pass a numpy integer array (y.astype(np.int64)) or class "
+            f"probabilities of the input's shape {logp.shape}"
+        )
+    target = np.asarray(target)
+    if target.dtype.kind not in "iu":
+        raise TargetTypeError(
+            f"{name}: class-index targets must be integers, got dtype {target.dtype} and shape "
+            f"{target.shape}; pass y.astype(np.int64), or class probabilities of the input's "
+            f"shape {logp.shape}"
+        )
+    expected = logp.shape[:1] + logp.shape[2:] if logp.ndim >= 2 else ()
+    if target.shape != expected:
+        raise ValueError(
+            f"{name}: input of shape {logp.shape} (classes on axis {min(1, logp.ndim - 1)}) "
+            f"needs targets of shape {expected}, got {target.shape}"
+        )
+    classes = logp.shape[1] if logp.ndim >= 2 else logp.shape[0]
+    bad = (target != ignore_index) & ((target < 0) | (target >= classes))
+    if bad.any():
+        raise TargetError(
+            f"{name}: target values {sorted(set(target[bad].tolist()))[:10]} are out of range "
+            f"for {classes} classes (valid: 0..{classes - 1}, or ignore_index={ignore_index})"
+        )
+    return target.astype(np.int64)
+
+
+def _classes_last(x: Tensor) -> Tensor:
+    """(N, C, d1, ...) -> (N * d1 * ..., C); (C,) -> (1, C)."""
+    if x.ndim == 1:
+        return x.reshape(1, -1)
+    if x.ndim > 2:
+        x = x.transpose(0, *range(2, x.ndim), 1)
+    return x.reshape(-1, x.shape[-1])
+
+
+def _weight_array(name: str, weight: Any, classes: int, like: Tensor) -> np.ndarray | None:
+    if weight is None:
+        return None
+    w = np.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=like.dtype)
+    if w.shape != (classes,):
+        raise ValueError(f"{name}: weight must have shape ({classes},), got {w.shape}")
+    return w
+
+
+def nll_loss(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Tensor:
+    """-w[y] log p[y] from log-probabilities `input` (N, C) or (C,) and class indices.
+
+    "mean" divides by the sum of the weights of the non-ignored targets (PyTorch's weighted
+    mean), not by N.
+    """
+    _check_reduction("nll_loss", reduction)
+    logp = _t(input)
+    target = _class_targets("nll_loss", logp, target, ignore_index)
+    return _nll(logp, target, weight, ignore_index, reduction, "nll_loss")[0]
+
+
+def _nll(
+    logp: Tensor, target: np.ndarray, weight: Any, ignore_index: int, reduction: str, name: str
+) -> tuple[Tensor, np.ndarray, np.ndarray | None, float]:
+    flat = _classes_last(logp)
+    classes = flat.shape[1]
+    y = target.reshape(-1)
+    kept = y != ignore_index
+    safe = np.where(kept, y, 0)
+    w = _weight_array(name, weight, classes, logp)
+    w_i = (w[safe] if w is not None else np.ones(y.shape, dtype=logp.dtype)) * kept
+    w_i = _const(w_i, logp)
+    picked = flat[np.arange(y.size), safe]
+    losses = -(picked * w_i)
+    denominator = float(w_i.sum())
+    if reduction == "none":
+        out = losses.reshape(target.shape)
+    elif reduction == "sum":
+        out = losses.sum()
+    else:
+        out = losses.sum() / denominator if denominator != 0.0 else losses.sum() * math.nan
+    return out, kept, w, denominator
+
+
+def cross_entropy(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """-sum_c y_c log softmax(input)_c with log softmax from log-sum-exp (no overflow).
+
+    `target` is either integer class indices (N,) for input (N, C) — then `weight`,
+    `ignore_index` and the weighted mean apply — or class probabilities of the input's shape.
+    `label_smoothing` eps mixes the target with the uniform distribution: (1 - eps) y + eps / C.
+    Semantics follow PyTorch exactly.
+    """
+    _check_reduction("cross_entropy", reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    input = _t(input)
+    if input.ndim == 0:
+        raise ValueError("cross_entropy: input needs a class axis, got a 0-d tensor")
+    class_axis = 1 if input.ndim >= 2 else 0
+    classes = input.shape[class_axis]
+    probabilities = (isinstance(target, Tensor) or np.asarray(target).dtype.kind == "f") and tuple(
+        np.shape(target.data if isinstance(target, Tensor) else target)
+    ) == input.shape
+    if not probabilities and weight is None and label_smoothing == 0.0 and input.ndim <= 2:
+        indices = _class_targets("cross_entropy", input, target, ignore_index)
+        if not np.any(indices == ignore_index):  # the common case: one fused, stable op
+            per_sample = ag.softmax_cross_entropy(input, indices)
+            if reduction == "none":
+                return per_sample
+            return per_sample.sum() if reduction == "sum" else per_sample.mean()
+    logp = ag.log_softmax(input, axis=class_axis)
+    if probabilities:
+        p = target if isinstance(target, Tensor) else _const(np.asarray(target), input)
+        if label_smoothing > 0:
+            p = p * (1.0 - label_smoothing) + label_smoothing / classes
+        w = _weight_array("cross_entropy", weight, classes, input)
+        terms = logp * p
+        if w is not None:
+            terms = terms * w.reshape((classes,) + (1,) * (input.ndim - class_axis - 1))
+        if reduction == "none":
+            return -terms.sum(axis=class_axis)
+        total = -terms.sum()
+        return total if reduction == "sum" else total / (input.size / classes)
+    indices = _class_targets("cross_entropy", logp, target, ignore_index)
+    nll, kept, w, denominator = _nll(
+        logp, indices, weight, ignore_index, reduction, "cross_entropy"
+    )
+    if label_smoothing == 0.0:
+        return nll
+    flat = _classes_last(logp)
+    smooth = -(flat * w).sum(axis=1) if w is not None else -flat.sum(axis=1)
+    smooth = smooth * _const(kept, input)
+    if reduction == "none":
+        smooth_reduced = smooth.reshape(indices.shape)
+    elif reduction == "sum":
+        smooth_reduced = smooth.sum()
+    else:
+        count = denominator if w is not None else float(kept.sum())
+        smooth_reduced = smooth.sum() / count if count != 0.0 else smooth.sum() * math.nan
+    return nll * (1.0 - label_smoothing) + smooth_reduced * (label_smoothing / classes)
+
+
+def binary_cross_entropy(
+    input: Any, target: Any, weight: Any = None, reduction: str = "mean"
+) -> Tensor:
+    """-w (y log p + (1 - y) log(1 - p)) for probabilities p in [0, 1]; each log is clamped
+    at -100 as PyTorch, so p = 0 or 1 gives a finite loss. Prefer the logits version."""
+    _check_reduction("binary_cross_entropy", reduction)
+    p, y = _pair("binary_cross_entropy", input, target)
+    if np.any((p.data < 0) | (p.data > 1)) or np.any(np.isnan(p.data)):
+        raise ValueError(
+            "binary_cross_entropy: all elements of input must be probabilities in [0, 1] "
+            "(apply sigmoid first, or use binary_cross_entropy_with_logits)"
+        )
+    log_p = _clamped_log(p, p.data > 0)
+    log_q = _clamped_log(1.0 - p, p.data < 1)
+    loss = -(y * log_p + (1.0 - y) * log_q)
+    if weight is not None:
+        loss = loss * (weight if isinstance(weight, Tensor) else _const(np.asarray(weight), p))
+    return _reduce(loss, reduction)
+
+
+def _clamped_log(x: Tensor, positive: np.ndarray) -> Tensor:
+    """max(log x, -100), with log only ever seeing positive values (no inf * 0 in backward)."""
+    return ag.where(positive, ag.clip(ag.log(ag.where(positive, x, 1.0)), lo=-100.0), -100.0)
+
+
+def binary_cross_entropy_with_logits(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    reduction: str = "mean",
+    pos_weight: Any = None,
+) -> Tensor:
+    """BCE of sigma(x) computed from the logit x without overflow:
+    (1 - y) x + l softplus(-x), with l = 1 + (pos_weight - 1) y weighting the positive term."""
+    _check_reduction("binary_cross_entropy_with_logits", reduction)
+    x, y = _pair("binary_cross_entropy_with_logits", input, target)
+    negative_part = ag.softplus(-x)
+    if pos_weight is not None:
+        pw = pos_weight if isinstance(pos_weight, Tensor) else _const(np.asarray(pos_weight), x)
+        negative_part = negative_part * ((pw - 1.0) * y + 1.0)
+    loss = (1.0 - y) * x + negative_part
+    if weight is not None:
+        loss = loss * (weight if isinstance(weight, Tensor) else _const(np.asarray(weight), x))
+    return _reduce(loss, reduction)

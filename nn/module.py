@@ -1,0 +1,471 @@
+"""`Module`, `Parameter` and the containers `Sequential` and `ModuleList`.
+
+A `Module` registers what is assigned to it: a `Parameter` becomes a parameter, a `Module` a
+submodule, and `register_buffer` adds state that is saved but not trained (BatchNorm's running
+statistics). `state_dict()` walks that tree in PyTorch's order (own parameters, own buffers,
+then children) with dotted names such as `layers.0.weight`, so a state dict of equal names and
+shapes loads into the PyTorch model of the same layout.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
+
+import autograd_core as ag
+from autograd_core import Tensor
+
+Buffer = Tensor | np.ndarray
+
+
+class Parameter(Tensor):
+    """A tensor that a `Module` trains: assigning one to a module attribute registers it.
+
+    It requires grad by default. Results of ops on a parameter are plain tensors.
+    """
+
+    __slots__ = ()
+
+    def __init__(
+        self, data: Any, requires_grad: bool = True, dtype: Any = None, name: str | None = None
+    ) -> None:
+        super().__init__(data, requires_grad=requires_grad, dtype=dtype, name=name)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class IncompatibleKeys(NamedTuple):
+    """What `load_state_dict(strict=False)` skipped, as in PyTorch."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+def call_child(name: str, module: Module, *args: Any) -> Any:
+    """Call a submodule; a ValueError raised inside gets the submodule's dotted path in front
+    of its message ("layers.0: Linear(...): expected input ..."), so a shape error in a deep
+    model says which layer it came from."""
+    try:
+        return module(*args)
+    except ValueError as error:
+        inner = getattr(error, "module_path", None)
+        path = f"{name}.{inner}" if inner else name
+        reason = getattr(error, "reason", str(error))
+        located = ValueError(f"{path}: {reason}")
+        located.module_path = path  # type: ignore[attr-defined]
+        located.reason = reason  # type: ignore[attr-defined]
+        raise located from None
+
+
+class Module:
+    """Base class of every layer and model: subclass it, assign parameters and submodules in
+    `__init__`, and compute the output in `forward`. Call the module, not `forward`: the call
+    records the module's scope on every op so a graph drawing can group them."""
+
+    training: bool
+    _parameters: dict[str, Parameter | None]
+    _buffers: dict[str, Buffer | None]
+    _non_persistent: set[str]
+    _modules: dict[str, Module | None]
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent", set())
+        object.__setattr__(self, "_modules", OrderedDict())
+
+    # -- registration -----------------------------------------------------------------------
+
+    def _registries(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        try:
+            return (
+                self.__dict__["_parameters"],
+                self.__dict__["_buffers"],
+                self.__dict__["_modules"],
+            )
+        except KeyError:
+            raise AttributeError(
+                f"{type(self).__name__}: call super().__init__() before assigning attributes"
+            ) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, (Parameter, Module)) or name in self.__dict__.get("_parameters", {}):
+            params, buffers, modules = self._registries()
+            if isinstance(value, Parameter):
+                if name not in params:
+                    self._forget(name)
+                params[name] = value
+            elif isinstance(value, Module):
+                if name not in modules:
+                    self._forget(name)
+                modules[name] = value
+            elif value is None:
+                params[name] = None
+            else:
+                raise TypeError(
+                    f"{type(self).__name__}.{name} is a parameter: assign an nn.Parameter "
+                    f"or None, not {type(value).__name__}"
+                )
+            return
+        buffers = self.__dict__.get("_buffers", {})
+        modules = self.__dict__.get("_modules", {})
+        if name in buffers:
+            if value is not None and not isinstance(value, (Tensor, np.ndarray)):
+                raise TypeError(
+                    f"{type(self).__name__}.{name} is a buffer: assign a Tensor, an array or "
+                    f"None, not {type(value).__name__}"
+                )
+            buffers[name] = value
+        elif name in modules and value is None:
+            modules[name] = None
+        else:
+            if name in modules:
+                del modules[name]
+            object.__setattr__(self, name, value)
+
+    def _forget(self, name: str) -> None:
+        for registry in self._registries():
+            registry.pop(name, None)
+        self.__dict__.pop(name, None)
+
+    def __getattr__(self, name: str) -> Any:
+        # only called when normal lookup fails: look in the registries
+        for key in ("_parameters", "_buffers", "_modules"):
+            registry = self.__dict__.get(key)
+            if registry is not None and name in registry:
+                return registry[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name: str) -> None:
+        for key in ("_parameters", "_buffers", "_modules"):
+            registry = self.__dict__.get(key)
+            if registry is not None and name in registry:
+                del registry[name]
+                self.__dict__["_non_persistent"].discard(name)
+                return
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Add a parameter under `name` (None reserves the name, like a bias=False layer)."""
+        self._check_name(name)
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(
+                f"{type(self).__name__}.register_parameter({name!r}): expected an nn.Parameter "
+                f"or None, got {type(param).__name__}"
+            )
+        self._forget(name)
+        self._registries()[0][name] = param
+
+    def register_buffer(self, name: str, value: Buffer | None, persistent: bool = True) -> None:
+        """Add state that is saved in `state_dict` (when persistent) but not trained."""
+        self._check_name(name)
+        if value is not None and not isinstance(value, (Tensor, np.ndarray)):
+            raise TypeError(
+                f"{type(self).__name__}.register_buffer({name!r}): expected a Tensor, an array "
+                f"or None, got {type(value).__name__}"
+            )
+        self._forget(name)
+        self._registries()[1][name] = value
+        if persistent:
+            self._non_persistent.discard(name)
+        else:
+            self._non_persistent.add(name)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Add a submodule under `name` (what attribute assignment does)."""
+        self._check_name(name)
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(
+                f"{type(self).__name__}.add_module({name!r}): expected a Module, "
+                f"got {type(module).__name__}"
+            )
+        self._forget(name)
+        self._registries()[2][name] = module
+
+    register_module = add_module
+
+    def _check_name(self, name: str) -> None:
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"{type(self).__name__}: invalid name {name!r} (non-empty, no dots)")
+
+    # -- calling ----------------------------------------------------------------------------
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        with ag.module_scope(self):
+            return self.forward(*args, **kwargs)
+
+    # -- walking the tree -------------------------------------------------------------------
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """This module and every submodule, depth first, each once, with dotted names."""
+        seen: set[int] = set()
+        stack: list[tuple[str, Module]] = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            children = [
+                (f"{name}.{key}" if name else key, child)
+                for key, child in module._modules.items()
+                if child is not None
+            ]
+            stack.extend(reversed(children))
+
+    def modules(self) -> Iterator[Module]:
+        for _, module in self.named_modules():
+            yield module
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        seen: set[int] = set()
+        for name, child in self._modules.items():
+            if child is not None and id(child) not in seen:
+                seen.add(id(child))
+                yield name, child
+
+    def children(self) -> Iterator[Module]:
+        for _, child in self.named_children():
+            yield child
+
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
+        """Every parameter with its dotted name; a parameter shared by two modules comes once."""
+        seen: set[int] = set()
+        walk = self.named_modules(prefix) if recurse else iter([(prefix, self)])
+        for module_name, module in walk:
+            for name, param in module._parameters.items():
+                if param is None or id(param) in seen:
+                    continue
+                seen.add(id(param))
+                yield (f"{module_name}.{name}" if module_name else name), param
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, param in self.named_parameters(recurse=recurse):
+            yield param
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Buffer]]:
+        for module_name, module in self.named_modules(prefix):
+            for name, buffer in module._buffers.items():
+                if buffer is not None:
+                    yield (f"{module_name}.{name}" if module_name else name), buffer
+
+    def buffers(self) -> Iterator[Buffer]:
+        for _, buffer in self.named_buffers():
+            yield buffer
+
+    def apply(self, fn: Callable[[Module], None]) -> Module:
+        """Call `fn` on every submodule and then on this one (e.g. custom initialization)."""
+        for module in reversed(list(self.modules())):
+            fn(module)
+        return self
+
+    # -- modes and gradients ----------------------------------------------------------------
+
+    def train(self, mode: bool = True) -> Module:
+        """Training mode (Dropout drops, BatchNorm uses batch statistics); returns self."""
+        for module in self.modules():
+            object.__setattr__(module, "training", bool(mode))
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode: `train(False)`."""
+        return self.train(False)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear the gradient of every parameter (to None, or to zeros)."""
+        for param in self.parameters():
+            if set_to_none or param.grad is None:
+                param.grad = None
+            else:
+                param.grad = Tensor(np.zeros_like(param.data))
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
+
+    # -- state ------------------------------------------------------------------------------
+
+    def _state_items(self) -> Iterator[tuple[str, Module, str, Buffer]]:
+        """(dotted key, owner, local name, value) of every parameter and persistent buffer."""
+        for module_name, module in self.named_modules():
+            dot = f"{module_name}." if module_name else ""
+            for name, param in module._parameters.items():
+                if param is not None:
+                    yield dot + name, module, name, param
+            for name, buffer in module._buffers.items():
+                if buffer is not None and name not in module._non_persistent:
+                    yield dot + name, module, name, buffer
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of every parameter and persistent buffer as numpy arrays, by dotted name.
+
+        numpy arrays rather than tensors, so `torch.from_numpy(v)` turns each into PyTorch's.
+        """
+        return OrderedDict(
+            (key, np.array(value.data if isinstance(value, Tensor) else value, copy=True))
+            for key, _, _, value in self._state_items()
+        )
+
+    def load_state_dict(
+        self, state_dict: Mapping[str, Any], strict: bool = True
+    ) -> IncompatibleKeys:
+        """Copy values into the parameters and buffers of the same names (in place, cast to
+        their dtypes). Values may be arrays, Tensors or anything `np.asarray` takes (PyTorch
+        tensors too).
+
+        With `strict`, missing and unexpected keys are errors; a wrong shape always is. All
+        problems are reported at once and nothing is changed unless everything fits.
+        """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(
+                f"{type(self).__name__}.load_state_dict: expected a mapping of names to arrays, "
+                f"got {type(state_dict).__name__}"
+            )
+        targets = {key: value for key, _, _, value in self._state_items()}
+        missing = [key for key in targets if key not in state_dict]
+        unexpected = [key for key in state_dict if key not in targets]
+        problems, converted = [], {}
+        for key, target in targets.items():
+            if key not in state_dict:
+                continue
+            value = state_dict[key]
+            try:
+                array = np.asarray(value.data if isinstance(value, Tensor) else value)
+            except Exception as error:
+                problems.append(f"  {key}: cannot convert {type(value).__name__} ({error})")
+                continue
+            if array.shape != target.shape:
+                problems.append(
+                    f"  {key}: shape {array.shape} in the state dict, {target.shape} in the model"
+                )
+                continue
+            converted[key] = array
+        if strict:
+            problems += [f"  missing key: {key}" for key in missing]
+            problems += [f"  unexpected key: {key}" for key in unexpected]
+        if problems:
+            raise RuntimeError(
+                f"{type(self).__name__}.load_state_dict: {len(problems)} problem(s), "
+                "nothing was loaded:\n" + "\n".join(problems)
+            )
+        for key, target in targets.items():
+            if key in converted:
+                target_array = target.data if isinstance(target, Tensor) else target
+                target_array[...] = converted[key].astype(target_array.dtype, copy=False)
+        return IncompatibleKeys(missing, unexpected)
+
+    # -- printing ---------------------------------------------------------------------------
+
+    def extra_repr(self) -> str:
+        """The one-line settings shown in the repr, e.g. `in_features=64, out_features=10`."""
+        return ""
+
+    def __repr__(self) -> str:
+        extra = self.extra_repr()
+        children = [(name, child) for name, child in self._modules.items() if child is not None]
+        if not children:
+            return f"{type(self).__name__}({extra})"
+        lines = [extra] if extra else []
+        for name, child in children:
+            body = repr(child).replace("\n", "\n  ")
+            lines.append(f"({name}): {body}")
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+
+    def __dir__(self) -> list[str]:
+        return sorted({*super().__dir__(), *self._parameters, *self._buffers, *self._modules})
+
+
+class Sequential(Module):
+    """Modules applied one after the other; they are named `0`, `1`, ... (as PyTorch)."""
+
+    def __init__(self, *modules: Module | Mapping[str, Module | None]) -> None:
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], Mapping):
+            for name, module in modules[0].items():
+                self.add_module(name, module)
+        else:
+            for index, item in enumerate(modules):
+                if not isinstance(item, Module):
+                    raise TypeError(
+                        f"Sequential: argument {index} is a {type(item).__name__}, not a Module"
+                    )
+                self.add_module(str(index), item)
+
+    def forward(self, x: Any) -> Any:
+        for name, module in self._modules.items():
+            if module is not None:
+                x = call_child(name, module, x)
+        return x
+
+    def append(self, module: Module) -> Sequential:
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(m for m in self._modules.values() if m is not None)
+
+    def __getitem__(self, index: int | slice) -> Any:
+        items = list(self._modules.items())
+        if isinstance(index, slice):
+            return Sequential(OrderedDict(items[index]))
+        try:
+            return items[index][1]
+        except IndexError:
+            raise IndexError(
+                f"Sequential index {index} is out of range for {len(items)} modules"
+            ) from None
+
+
+class ModuleList(Module):
+    """A list of modules that registers each one (named `0`, `1`, ...); no forward of its own."""
+
+    def __init__(self, modules: Iterable[Module] | None = None) -> None:
+        super().__init__()
+        for module in modules or ():
+            self.append(module)
+
+    def append(self, module: Module) -> ModuleList:
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        for module in modules:
+            self.append(module)
+        return self
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(m for m in self._modules.values() if m is not None)
+
+    def __getitem__(self, index: int | slice) -> Any:
+        items = list(self._modules.values())
+        if isinstance(index, slice):
+            return ModuleList(m for m in items[index] if m is not None)
+        try:
+            return items[index]
+        except IndexError:
+            raise IndexError(
+                f"ModuleList index {index} is out of range for {len(items)} modules"
+            ) from None
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList: expected a Module, got {type(module).__name__}")
+        keys = list(self._modules)
+        self._modules[keys[index]] = module

@@ -1,0 +1,361 @@
+"""Optimizers with PyTorch's exact update formulas.
+
+Each `step()` runs under `no_grad` and updates `p.data` in place (its dtype kept), reading
+`p.grad`; parameters whose grad is None are skipped. Parameters come as an iterable of
+tensors that require grad, or as a list of parameter groups (dicts with "params" and any
+hyperparameters overriding the defaults).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+import autograd_core as ag
+from autograd_core import Tensor
+
+
+class Optimizer:
+    """Base class: parameter groups, per-parameter state, `zero_grad`, `state_dict`."""
+
+    def __init__(self, params: Any, defaults: dict[str, Any]) -> None:
+        name = type(self).__name__
+        if isinstance(params, Tensor):
+            raise TypeError(
+                f"{name}: params must be an iterable of tensors (e.g. model.parameters()), "
+                "got a single Tensor"
+            )
+        items = list(params)
+        if not items:
+            raise ValueError(f"{name} got an empty parameter list")
+        groups = items if isinstance(items[0], dict) else [{"params": items}]
+        self.defaults = defaults
+        self.param_groups: list[dict[str, Any]] = []
+        self.state: dict[int, dict[str, Any]] = {}
+        seen: set[int] = set()
+        for group in groups:
+            if not isinstance(group, dict):
+                raise TypeError(f"{name}: mix of parameter groups and tensors in params")
+            group = {**defaults, **group}
+            group["params"] = list(group["params"])
+            for i, p in enumerate(group["params"]):
+                if not isinstance(p, Tensor):
+                    raise TypeError(f"{name}: parameter {i} is a {type(p).__name__}, not a Tensor")
+                if not p.requires_grad or not p.is_leaf:
+                    raise ValueError(
+                        f"{name}: parameter {i} (shape {p.shape}) must be a leaf tensor with "
+                        "requires_grad=True"
+                    )
+                if id(p) in seen:
+                    raise ValueError(f"{name}: parameter {i} (shape {p.shape}) appears twice")
+                seen.add(id(p))
+            lr = group.get("lr", 0.0)
+            if isinstance(lr, (int, float)) and lr < 0:
+                raise ValueError(f"{name}: invalid learning rate {group['lr']}")
+            self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear the gradients of every parameter (before the next backward)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none or p.grad is None:
+                    p.grad = None
+                else:
+                    p.grad = Tensor(np.zeros_like(p.data))
+
+    def step(self) -> None:
+        with ag.no_grad():
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    grad = np.asarray(p.grad.data, dtype=p.data.dtype)
+                    state = self.state.setdefault(id(p), {})
+                    self._update(p.data, grad, state, group)
+
+    def _update(
+        self, p: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
+        raise NotImplementedError
+
+    # -- saving -----------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """{"state": {index: {name: array or number}}, "param_groups": [...]}, parameters
+        numbered in order across groups, as PyTorch."""
+        index, groups, state = 0, [], {}
+        for group in self.param_groups:
+            ids = []
+            for p in group["params"]:
+                if id(p) in self.state:
+                    state[index] = {
+                        k: (np.array(v, copy=True) if isinstance(v, np.ndarray) else v)
+                        for k, v in self.state[id(p)].items()
+                    }
+                ids.append(index)
+                index += 1
+            groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": ids})
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore hyperparameters and buffers saved by `state_dict` (same parameter layout)."""
+        name = type(self).__name__
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups) or any(
+            len(g["params"]) != len(own["params"])
+            for g, own in zip(groups, self.param_groups, strict=False)
+        ):
+            raise ValueError(
+                f"{name}.load_state_dict: the saved groups have "
+                f"{[len(g['params']) for g in groups]} parameters, this optimizer "
+                f"{[len(g['params']) for g in self.param_groups]}"
+            )
+        params = [p for group in self.param_groups for p in group["params"]]
+        new_state: dict[int, dict[str, Any]] = {}
+        for key, values in state_dict["state"].items():
+            p = params[int(key)]
+            restored = {}
+            for k, v in values.items():
+                if isinstance(v, np.ndarray) and v.shape == p.shape:
+                    v = v.astype(p.dtype, copy=True)
+                elif isinstance(v, np.ndarray) and v.shape != ():
+                    raise ValueError(
+                        f"{name}.load_state_dict: state {k!r} of parameter {key} has shape "
+                        f"{v.shape}, the parameter {p.shape}"
+                    )
+                restored[k] = v
+            new_state[id(p)] = restored
+        for own, saved in zip(self.param_groups, groups, strict=True):
+            own.update({k: v for k, v in saved.items() if k != "params"})
+        self.state = new_state
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params"]
+        return "\n".join([*lines, ")"])
+
+
+def _check(name: str, **values: float) -> None:
+    for key, value in values.items():
+        if value < 0:
+            raise ValueError(f"{name}: invalid {key} {value} (must be >= 0)")
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with momentum and weight decay (PyTorch's formulas):
+
+    g = grad + weight_decay * p
+    b = g (first step), else momentum * b + (1 - dampening) * g
+    g = g + momentum * b (nesterov) or b
+    p = p - lr * g
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+    ) -> None:
+        _check("SGD", lr=lr, momentum=momentum, weight_decay=weight_decay)
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("SGD: Nesterov momentum requires a momentum > 0 and zero dampening")
+        defaults = dict(
+            lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
+            weight_decay=weight_decay,
+        )  # fmt: skip
+        super().__init__(params, defaults)
+
+    def _update(
+        self, p: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
+        d_p = grad
+        if group["weight_decay"] != 0:
+            d_p = d_p + group["weight_decay"] * p
+        momentum = group["momentum"]
+        if momentum != 0:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = np.array(d_p, copy=True)
+            else:
+                buf *= momentum
+                buf += (1.0 - group["dampening"]) * d_p
+            d_p = d_p + momentum * buf if group["nesterov"] else buf
+        p -= group["lr"] * d_p
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015), as PyTorch:
+
+    g = grad + weight_decay * p                     (L2; AdamW decouples it instead)
+    m = beta1 m + (1 - beta1) g,   v = beta2 v + (1 - beta2) g^2
+    p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+    """
+
+    _decoupled = False
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+    ) -> None:
+        name = type(self).__name__
+        _check(name, lr=lr, eps=eps, weight_decay=weight_decay)
+        if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
+            raise ValueError(f"{name}: betas must be in [0, 1), got {betas}")
+        defaults = dict(
+            lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad
+        )
+        super().__init__(params, defaults)
+
+    def _update(
+        self, p: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
+        lr, (beta1, beta2), eps, wd = (
+            group["lr"],
+            group["betas"],
+            group["eps"],
+            group["weight_decay"],
+        )
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = np.zeros_like(p)
+            state["exp_avg_sq"] = np.zeros_like(p)
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = np.zeros_like(p)
+        state["step"] += 1
+        step = state["step"]
+        if wd != 0:
+            if self._decoupled:
+                p *= 1.0 - lr * wd
+            else:
+                grad = grad + wd * p
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m += (grad - m) * (1.0 - beta1)  # PyTorch's lerp
+        v *= beta2
+        v += (1.0 - beta2) * grad * grad
+        bias_correction1 = 1.0 - beta1**step
+        bias_correction2_sqrt = math.sqrt(1.0 - beta2**step)
+        if group["amsgrad"]:
+            np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+            v = state["max_exp_avg_sq"]
+        denom = np.sqrt(v) / bias_correction2_sqrt + eps
+        p -= (lr / bias_correction1) * m / denom
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019): first
+    p = p (1 - lr * weight_decay), then the Adam step on the plain gradient."""
+
+    _decoupled = True
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+    ) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
+
+
+class RMSprop(Optimizer):
+    """RMSprop, as PyTorch: v = alpha v + (1 - alpha) g^2; p = p - lr g / (sqrt(v) + eps)
+    (centered: v - mean(g)^2 under the root; momentum: a buffer of those steps)."""
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+    ) -> None:
+        _check("RMSprop", lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum)
+        defaults = dict(
+            lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
+            centered=centered,
+        )  # fmt: skip
+        super().__init__(params, defaults)
+
+    def _update(
+        self, p: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = np.zeros_like(p)
+            if group["momentum"] > 0:
+                state["momentum_buffer"] = np.zeros_like(p)
+            if group["centered"]:
+                state["grad_avg"] = np.zeros_like(p)
+        state["step"] += 1
+        if group["weight_decay"] != 0:
+            grad = grad + group["weight_decay"] * p
+        alpha = group["alpha"]
+        square_avg = state["square_avg"]
+        square_avg *= alpha
+        square_avg += (1.0 - alpha) * grad * grad
+        if group["centered"]:
+            grad_avg = state["grad_avg"]
+            grad_avg += (grad - grad_avg) * (1.0 - alpha)
+            avg = np.sqrt(square_avg - grad_avg * grad_avg) + group["eps"]
+        else:
+            avg = np.sqrt(square_avg) + group["eps"]
+        if group["momentum"] > 0:
+            buf = state["momentum_buffer"]
+            buf *= group["momentum"]
+            buf += grad / avg
+            p -= group["lr"] * buf
+        else:
+            p -= group["lr"] * grad / avg
+
+
+class Adagrad(Optimizer):
+    """Adagrad, as PyTorch: s = s + g^2; p = p - lr / (1 + (t - 1) lr_decay) g / (sqrt(s) + eps)."""
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-2,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+    ) -> None:
+        _check(
+            "Adagrad", lr=lr, lr_decay=lr_decay, weight_decay=weight_decay, eps=eps,
+            initial_accumulator_value=initial_accumulator_value,
+        )  # fmt: skip
+        defaults = dict(
+            lr=lr, lr_decay=lr_decay, weight_decay=weight_decay, eps=eps,
+            initial_accumulator_value=initial_accumulator_value,
+        )  # fmt: skip
+        super().__init__(params, defaults)
+
+    def _update(
+        self, p: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
+        if not state:
+            state["step"] = 0
+            state["sum"] = np.full_like(p, group["initial_accumulator_value"])
+        state["step"] += 1
+        if group["weight_decay"] != 0:
+            grad = grad + group["weight_decay"] * p
+        clr = group["lr"] / (1.0 + (state["step"] - 1) * group["lr_decay"])
+        state["sum"] += grad * grad
+        p -= clr * grad / (np.sqrt(state["sum"]) + group["eps"])
