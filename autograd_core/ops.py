@@ -47,9 +47,15 @@ def _quiet(fn: Any) -> Any:
     return forward
 
 
-def _constant_like(values: np.ndarray, like: Tensor) -> np.ndarray:
-    """A rule constant (a mask or weights) in the dtype of the tensor it multiplies."""
-    return values.astype(like.dtype, copy=False)
+def _scaled(g: Tensor, factor: np.ndarray) -> Tensor:
+    """g * factor for a constant array a rule just computed (a mask or weights).
+
+    The array goes in as it is (no copy, bool masks stay bool: numpy multiplies them into
+    g's dtype), and the product is still an op, so higher derivatives see it.
+    """
+    if factor.dtype != np.bool_ and factor.dtype != g.dtype:
+        factor = factor.astype(g.dtype)
+    return apply(MUL, g, factor)
 
 
 def _keepdims_shape(shape: tuple[int, ...], axis: Axis) -> tuple[int, ...]:
@@ -122,26 +128,26 @@ POW = _binary(
 )
 
 
-def _tie_weights(a: Any, b: Any, like: Tensor, first: bool, pick: Any) -> np.ndarray:
+def _tie_weights(a: Any, b: Any, first: bool, pick: Any) -> np.ndarray:
     """Share of the gradient for maximum/minimum: 1 where chosen, 1/2 on a tie (as PyTorch)."""
     a_data, b_data = _data(a), _data(b)
     chosen = pick(a_data, b_data) if first else pick(b_data, a_data)
-    return _constant_like(chosen + 0.5 * (a_data == b_data), like)
+    return chosen + 0.5 * (a_data == b_data)
 
 
 MAXIMUM = _binary(
     "maximum",
     np.maximum,
-    lambda g, out, a, b: g * _tie_weights(a, b, g, True, operator.gt),
-    lambda g, out, a, b: g * _tie_weights(a, b, g, False, operator.gt),
+    lambda g, out, a, b: _scaled(g, _tie_weights(a, b, True, operator.gt)),
+    lambda g, out, a, b: _scaled(g, _tie_weights(a, b, False, operator.gt)),
     doc="elementwise max; a tie gives half the gradient to each side",
 )
 
 MINIMUM = _binary(
     "minimum",
     np.minimum,
-    lambda g, out, a, b: g * _tie_weights(a, b, g, True, operator.lt),
-    lambda g, out, a, b: g * _tie_weights(a, b, g, False, operator.lt),
+    lambda g, out, a, b: _scaled(g, _tie_weights(a, b, True, operator.lt)),
+    lambda g, out, a, b: _scaled(g, _tie_weights(a, b, False, operator.lt)),
     doc="elementwise min; a tie gives half the gradient to each side",
 )
 
@@ -172,7 +178,7 @@ SQRT = _unary(
 ABS = _unary(
     "abs",
     np.abs,
-    lambda g, out, x: g * _constant_like(np.sign(x.data), g),
+    lambda g, out, x: _scaled(g, np.sign(x.data)),
     doc="d/dx |x| = sign(x); 0 at 0",
 )
 
@@ -206,7 +212,7 @@ SIGMOID = _unary(
 RELU = _unary(
     "relu",
     lambda x: np.maximum(x, 0.0),
-    lambda g, out, x: where(x.data > 0, g, 0.0),
+    lambda g, out, x: _scaled(g, x.data > 0),
     doc="max(x, 0); relu'(0) = 0",
 )
 
@@ -265,7 +271,7 @@ def _clip_rule(g: Tensor, out: Tensor, x: Tensor, lo: float | None, hi: float | 
         inside &= x.data >= lo
     if hi is not None:
         inside &= x.data <= hi
-    return where(inside, g, 0.0)
+    return _scaled(g, inside)
 
 
 CLIP = _unary(
@@ -332,7 +338,7 @@ def _extremum_weights(out: Tensor, x: Tensor, axis: Axis, keepdims: bool) -> np.
 
 def _extremum(name: str, forward: Any) -> Primitive:
     def vjp(g: Tensor, out: Tensor, x: Tensor, axis: Axis, keepdims: bool) -> Tensor:
-        return _expand(g, x, axis, keepdims) * _extremum_weights(out, x, axis, keepdims)
+        return _scaled(_expand(g, x, axis, keepdims), _extremum_weights(out, x, axis, keepdims))
 
     def jvp(t: Tensor, out: Tensor, x: Tensor, axis: Axis, keepdims: bool) -> Tensor:
         return sum(t * _extremum_weights(out, x, axis, keepdims), axis, keepdims)
@@ -639,22 +645,17 @@ def _one_hot(labels: np.ndarray, classes: int, dtype: Any) -> np.ndarray:
     return hot
 
 
+def _softmax_minus_one_hot(z: Tensor, labels: np.ndarray) -> Tensor:
+    """d/dlogits of softmax cross-entropy: softmax(z) - one_hot(labels), differentiable in z."""
+    return apply(SUB, softmax(z, -1), _one_hot(labels, z.shape[-1], z.dtype))
+
+
 SOFTMAX_CROSS_ENTROPY = register(
     Primitive(
         "softmax_cross_entropy",
         _softmax_cross_entropy_forward,
-        (
-            lambda g, out, z, labels: (
-                unsqueeze(g, -1) * (softmax(z, -1) - _one_hot(labels, z.shape[-1], z.dtype))
-            ),
-            None,
-        ),
-        (
-            lambda t, out, z, labels: sum(
-                t * (softmax(z, -1) - _one_hot(labels, z.shape[-1], z.dtype)), -1
-            ),
-            None,
-        ),
+        (lambda g, out, z, labels: unsqueeze(g, -1) * _softmax_minus_one_hot(z, labels), None),
+        (lambda t, out, z, labels: sum(t * _softmax_minus_one_hot(z, labels), -1), None),
         doc="per-row cross-entropy of logits against integer labels, fused and stable; "
         "d/dlogits = softmax - one_hot",
     )
