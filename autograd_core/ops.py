@@ -68,7 +68,17 @@ def _keepdims_shape(shape: tuple[int, ...], axis: Axis) -> tuple[int, ...]:
 
 def _expand(g: Tensor, x: Tensor, axis: Axis, keepdims: bool) -> Tensor:
     """Give a reduction's cotangent its reduced axes back (size 1), ready to broadcast."""
-    return g if keepdims else reshape(g, _keepdims_shape(x.shape, axis))
+    return g if keepdims else _reshape_unchecked(g, _keepdims_shape(x.shape, axis))
+
+
+def _reshape_unchecked(x: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """reshape for rules, whose shapes are right by construction (the public one checks)."""
+    return x if x.shape == shape else apply(RESHAPE, x, shape=shape)
+
+
+def _broadcast_unchecked(x: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """broadcast_to for rules, whose shapes are right by construction."""
+    return x if x.shape == shape else apply(BROADCAST_TO, x, shape=shape)
 
 
 def _unary(
@@ -307,7 +317,11 @@ SUM = register(
     Primitive(
         "sum",
         np.sum,
-        (lambda g, out, x, axis, keepdims: broadcast_to(_expand(g, x, axis, keepdims), x.shape),),
+        (
+            lambda g, out, x, axis, keepdims: _broadcast_unchecked(
+                _expand(g, x, axis, keepdims), x.shape
+            ),
+        ),
         (lambda t, out, x, axis, keepdims: sum(t, axis, keepdims),),
         doc="sum over axis; the cotangent is broadcast back",
     )
@@ -319,7 +333,7 @@ MEAN = register(
         _mean_forward,
         (
             lambda g, out, x, axis, keepdims: (
-                broadcast_to(_expand(g, x, axis, keepdims), x.shape)
+                _broadcast_unchecked(_expand(g, x, axis, keepdims), x.shape)
                 * (1.0 / builtins.max(_count(x, axis), 1))
             ),
         ),
@@ -439,7 +453,7 @@ RESHAPE = register(
     Primitive(
         "reshape",
         np.reshape,
-        (lambda g, out, x, shape: reshape(g, x.shape),),
+        (lambda g, out, x, shape: _reshape_unchecked(g, x.shape),),
         (lambda t, out, x, shape: reshape(t, shape),),
         doc="same elements, new shape",
     )
@@ -469,17 +483,17 @@ BROADCAST_TO = register(
 def _sum_to_forward(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum a broadcast result back to `shape` (the adjoint of broadcasting)."""
     lead = x.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1
-    )
-    return np.sum(x, axis=axes, keepdims=True).reshape(shape) if axes else x
+    if lead:  # new leading axes go away entirely: a fresh array of the trailing shape
+        x = np.sum(x, axis=tuple(range(lead)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and x.shape[i] != 1)
+    return np.sum(x, axis=stretched, keepdims=True) if stretched else x
 
 
 SUM_TO = register(
     Primitive(
         "sum_to",
         _sum_to_forward,
-        (lambda g, out, x, shape: broadcast_to(g, x.shape),),
+        (lambda g, out, x, shape: _broadcast_unchecked(g, x.shape),),
         (lambda t, out, x, shape: sum_to(t, shape),),
         doc="sum over broadcast axes down to shape; undoes broadcasting",
     )
@@ -625,10 +639,11 @@ LINEAR = register(
 def _linear_weight_grad(g: Tensor, x: Tensor) -> Tensor:
     """sum over batch of g^T x, shaped (out, in): contiguous, no transpose to undo."""
     if x.ndim == 1:
-        return unsqueeze(g, -1) * x
-    g2 = reshape(g, (-1, g.shape[-1]))
-    x2 = reshape(x, (-1, x.shape[-1]))
-    return matmul(transpose(g2), x2)
+        return _reshape_unchecked(g, (*g.shape, 1)) * x
+    rows = x.size // x.shape[-1]
+    g2 = _reshape_unchecked(g, (rows, g.shape[-1]))
+    x2 = _reshape_unchecked(x, (rows, x.shape[-1]))
+    return matmul(apply(TRANSPOSE, g2, axes=(1, 0)), x2)
 
 
 def _softmax_cross_entropy_forward(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -654,7 +669,12 @@ SOFTMAX_CROSS_ENTROPY = register(
     Primitive(
         "softmax_cross_entropy",
         _softmax_cross_entropy_forward,
-        (lambda g, out, z, labels: unsqueeze(g, -1) * _softmax_minus_one_hot(z, labels), None),
+        (
+            lambda g, out, z, labels: (
+                _reshape_unchecked(g, (*g.shape, 1)) * _softmax_minus_one_hot(z, labels)
+            ),
+            None,
+        ),
         (lambda t, out, z, labels: sum(t * _softmax_minus_one_hot(z, labels), -1), None),
         doc="per-row cross-entropy of logits against integer labels, fused and stable; "
         "d/dlogits = softmax - one_hot",
