@@ -100,14 +100,26 @@ def _binary(
 # Elementwise primitives.
 # --------------------------------------------------------------------------------------------
 
-NEG = _unary("neg", np.negative, lambda g, out, x: neg(g), doc="-x")
+NEG = _unary("neg", np.negative, lambda g, out, x: neg(g), doc="-x; d/dx = -1")
 
-ADD = _binary("add", np.add, lambda g, out, a, b: g, lambda g, out, a, b: g, doc="a + b")
+ADD = _binary(
+    "add", np.add, lambda g, out, a, b: g, lambda g, out, a, b: g, doc="a + b; d/da = d/db = 1"
+)
 
-SUB = _binary("sub", np.subtract, lambda g, out, a, b: g, lambda g, out, a, b: neg(g), doc="a - b")
+SUB = _binary(
+    "sub",
+    np.subtract,
+    lambda g, out, a, b: g,
+    lambda g, out, a, b: neg(g),
+    doc="a - b; d/da = 1, d/db = -1",
+)
 
 MUL = _binary(
-    "mul", np.multiply, lambda g, out, a, b: g * b, lambda g, out, a, b: g * a, doc="a * b"
+    "mul",
+    np.multiply,
+    lambda g, out, a, b: g * b,
+    lambda g, out, a, b: g * a,
+    doc="a * b; d/da = b, d/db = a",
 )
 
 DIV = _binary(
@@ -116,7 +128,7 @@ DIV = _binary(
     lambda g, out, a, b: g / b,
     lambda g, out, a, b: neg(g * out) / b,
     save_output=True,
-    doc="a / b; d/db = -out / b",
+    doc="a / b; d/da = 1/b, d/db = -a/b^2 = -out/b",
 )
 
 
@@ -134,7 +146,12 @@ def _pow_rule_exponent(g: Tensor, out: Tensor, x: Any, y: Tensor) -> Tensor:
 
 
 POW = _binary(
-    "pow", _quiet(np.power), _pow_rule_base, _pow_rule_exponent, save_output=True, doc="x ** y"
+    "pow",
+    _quiet(np.power),
+    _pow_rule_base,
+    _pow_rule_exponent,
+    save_output=True,
+    doc="x ** y; d/dx = y x^(y-1), d/dy = x^y log(x)",
 )
 
 
@@ -150,7 +167,7 @@ MAXIMUM = _binary(
     np.maximum,
     lambda g, out, a, b: _scaled(g, _tie_weights(a, b, True, operator.gt)),
     lambda g, out, a, b: _scaled(g, _tie_weights(a, b, False, operator.gt)),
-    doc="elementwise max; a tie gives half the gradient to each side",
+    doc="elementwise max; d/da = 1 where a > b, 1/2 on a tie, else 0 (and for b)",
 )
 
 MINIMUM = _binary(
@@ -158,7 +175,7 @@ MINIMUM = _binary(
     np.minimum,
     lambda g, out, a, b: _scaled(g, _tie_weights(a, b, True, operator.lt)),
     lambda g, out, a, b: _scaled(g, _tie_weights(a, b, False, operator.lt)),
-    doc="elementwise min; a tie gives half the gradient to each side",
+    doc="elementwise min; d/da = 1 where a < b, 1/2 on a tie, else 0 (and for b)",
 )
 
 WHERE = register(
@@ -167,7 +184,7 @@ WHERE = register(
         np.where,
         (None, lambda g, out, c, a, b: where(c, g, 0.0), lambda g, out, c, a, b: where(c, 0.0, g)),
         (None, lambda g, out, c, a, b: where(c, g, 0.0), lambda g, out, c, a, b: where(c, 0.0, g)),
-        doc="a where cond else b; cond is not differentiable",
+        doc="a where cond else b; d/da = cond, d/db = not cond; cond is not differentiable",
     )
 )
 
@@ -223,7 +240,7 @@ RELU = _unary(
     "relu",
     lambda x: np.maximum(x, 0.0),
     lambda g, out, x: _scaled(g, x.data > 0),
-    doc="max(x, 0); relu'(0) = 0",
+    doc="max(x, 0); d/dx = 1 where x > 0, else 0 (relu'(0) = 0)",
 )
 
 
@@ -288,7 +305,7 @@ CLIP = _unary(
     "clip",
     _clip_forward,
     _clip_rule,
-    doc="min(max(x, lo), hi); the gradient passes where lo <= x <= hi (as PyTorch)",
+    doc="min(max(x, lo), hi); d/dx = 1 where lo <= x <= hi, else 0 (as PyTorch)",
 )
 
 # --------------------------------------------------------------------------------------------
@@ -323,7 +340,7 @@ SUM = register(
             ),
         ),
         (lambda t, out, x, axis, keepdims: sum(t, axis, keepdims),),
-        doc="sum over axis; the cotangent is broadcast back",
+        doc="sum over axis; d/dx_i = 1: the cotangent is broadcast back",
     )
 )
 
@@ -338,7 +355,7 @@ MEAN = register(
             ),
         ),
         (lambda t, out, x, axis, keepdims: mean(t, axis, keepdims),),
-        doc="mean over axis; the cotangent is broadcast back and divided by n",
+        doc="mean over axis; d/dx_i = 1/n: the cotangent is broadcast back, divided by n",
     )
 )
 
@@ -364,7 +381,7 @@ def _extremum(name: str, forward: Any) -> Primitive:
             (vjp,),
             (jvp,),
             save_output=True,
-            doc=f"{name} over axis; ties share the gradient evenly",
+            doc=f"{name} over axis; d/dx_i = 1 at the {name} (ties share it evenly), else 0",
         )
     )
 
@@ -424,7 +441,7 @@ SOFTMAX = register(
         (_softmax_rule,),
         (_softmax_rule,),
         save_output=True,
-        doc="exp(x) / sum(exp(x)) along axis, stable",
+        doc="s = exp(x) / sum(exp(x)) along axis, stable; Jacobian diag(s) - s s^T",
     )
 )
 
@@ -455,7 +472,7 @@ RESHAPE = register(
         np.reshape,
         (lambda g, out, x, shape: _reshape_unchecked(g, x.shape),),
         (lambda t, out, x, shape: reshape(t, shape),),
-        doc="same elements, new shape",
+        doc="same elements, new shape; the cotangent is reshaped back",
     )
 )
 
@@ -528,7 +545,7 @@ GETITEM = register(
         _getitem_forward,
         (lambda g, out, x, index: scatter_add(g, index, x.shape),),
         (lambda t, out, x, index: getitem(t, index),),
-        doc="x[index]: slices, integer arrays, boolean masks",
+        doc="x[index]: slices, integer arrays, boolean masks; the cotangent is scattered back",
     )
 )
 

@@ -203,78 +203,34 @@ CELLS = [
     `draw_graph` can frame each module call in a labelled cluster and name parameters as
     `named_parameters()` does.
 
-    > **Stand-in modules.** The `nn` package is not on this branch yet, so the next cell
-    > defines a few tiny stand-ins with the same interface (`named_parameters`,
-    > `named_modules`, `extra_repr`, and `module_scope` around each call). When `nn` lands,
-    > this section becomes `net = nn.MLP([3, 4, 2], activation="relu")`.
+    Below, `Linear` is `nn.Linear` with its weights drawn from a given normal distribution
+    (so each experiment controls its initialization), and `Sequential` is `nn.Sequential`
+    with a description for its cluster label.
     """),
     code("""
-    # --- stand-ins for nn modules (to be replaced by nn.MLP / nn.Linear) ---
-    class Module:
-        def __init__(self, **params):
-            self.params, self.children = params, {}
-
-        def __call__(self, x):
-            with ag.module_scope(self):  # what nn.Module.__call__ does
-                return self.forward(x)
-
-        def extra_repr(self):
-            return ""
-
-        def named_modules(self, prefix=""):
-            found = [(prefix, self)]
-            for name, child in self.children.items():
-                found += child.named_modules(f"{prefix}.{name}" if prefix else name)
-            return found
-
-        def named_parameters(self):
-            return [(f"{prefix}.{n}" if prefix else n, p)
-                    for prefix, m in self.named_modules() for n, p in m.params.items()]
+    import nn
 
 
-    class Linear(Module):
-        \"\"\"y = x Wᵀ + b, W of shape (out, in), as nn.Linear.\"\"\"
-
-        def __init__(self, n_in, n_out, std, rng):
-            weight = ag.Tensor(rng.normal(0, std, (n_out, n_in)), requires_grad=True)
-            super().__init__(weight=weight, bias=ag.Tensor(np.zeros(n_out), requires_grad=True))
-            self.shape = (n_in, n_out)
-
-        def extra_repr(self):
-            return f"in_features={self.shape[0]}, out_features={self.shape[1]}"
-
-        def forward(self, x):
-            return ag.linear(x, self.params["weight"], self.params["bias"])
+    def Linear(n_in, n_out, std, rng):
+        \"\"\"nn.Linear (y = x Wᵀ + b, W of shape (out, in)) with W ~ N(0, std²), b = 0.\"\"\"
+        layer = nn.Linear(n_in, n_out)
+        nn.init.normal_(layer.weight, 0.0, std, generator=rng)
+        nn.init.zeros_(layer.bias)
+        return layer
 
 
-    class Activation(Module):
-        fn = None
+    class Sequential(nn.Sequential):
+        \"\"\"nn.Sequential whose drawing label says what the network is.\"\"\"
 
-        def forward(self, x):
-            return type(self).fn(x)
-
-
-    class ReLU(Activation):
-        fn = ag.relu
-
-
-    class Sigmoid(Activation):
-        fn = ag.sigmoid
-
-
-    class Sequential(Module):
         def __init__(self, *layers, description=""):
-            super().__init__()
-            self.children = {str(i): m for i, m in enumerate(layers)}
+            super().__init__(*layers)
             self.description = description
 
         def extra_repr(self):
             return self.description
 
-        def forward(self, x):
-            for layer in self.children.values():
-                x = layer(x)
-            return x
+
+    ReLU, Sigmoid = nn.ReLU, nn.Sigmoid
     """),
     code("""
     rng = np.random.default_rng(0)
@@ -350,8 +306,8 @@ CELLS = [
 
 
     def weight_grad_norms(net):
-        return [np.linalg.norm(m.params["weight"].grad.numpy())
-                for _, m in net.named_modules() if isinstance(m, Linear)]
+        return [np.linalg.norm(m.weight.grad.numpy())
+                for _, m in net.named_modules() if isinstance(m, nn.Linear)]
 
 
     norms = {name: weight_grad_norms(net) for name, net in nets.items()}
