@@ -96,6 +96,15 @@ def softplus(x: Any, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     return ag.where(x.data * beta > threshold, x, smooth)
 
 
+def logsigmoid(x: Any) -> Tensor:
+    """log sigma(x) = -softplus(-x), finite for any x (log of a tiny sigmoid never underflows
+    to log 0); d/dx = 1 - sigma(x) = sigma(-x)."""
+    return -ag.softplus(-_t(x))
+
+
+log_sigmoid = logsigmoid  # the snake_case spelling of PyTorch's F.logsigmoid
+
+
 def silu(x: Any) -> Tensor:
     """x sigma(x) (SiLU, swish with beta = 1)."""
     x = _t(x)
@@ -465,6 +474,23 @@ def _nll(
     return out, kept, w, denominator
 
 
+def _check_distributions(target: Any, class_axis: int) -> None:
+    """Probability targets must be >= 0 and sum to 1 over the classes."""
+    target = np.asarray(target)
+    tolerance = 1e-4 if target.dtype == np.float32 else 1e-8
+    if np.any(target < 0):
+        raise ValueError(
+            f"cross_entropy: probability targets must be >= 0, found {target.min():.6g}"
+        )
+    sums = target.sum(axis=class_axis)
+    worst = np.unravel_index(np.argmax(np.abs(sums - 1.0)), sums.shape) if sums.ndim else ()
+    if abs(float(sums[worst]) - 1.0) > tolerance:
+        raise ValueError(
+            f"cross_entropy: probability targets must sum to 1 over the classes (axis "
+            f"{class_axis}); sample {tuple(int(i) for i in worst)} sums to {float(sums[worst]):.6g}"
+        )
+
+
 def cross_entropy(
     input: Any,
     target: Any,
@@ -472,13 +498,16 @@ def cross_entropy(
     ignore_index: int = -100,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
+    *,
+    check_probabilities: bool = False,
 ) -> Tensor:
     """-sum_c y_c log softmax(input)_c with log softmax from log-sum-exp (no overflow).
 
     `target` is either integer class indices (N,) for input (N, C) — then `weight`,
     `ignore_index` and the weighted mean apply — or class probabilities of the input's shape.
     `label_smoothing` eps mixes the target with the uniform distribution: (1 - eps) y + eps / C.
-    Semantics follow PyTorch exactly.
+    Semantics follow PyTorch exactly; `check_probabilities=True` also verifies that
+    probability targets are non-negative and sum to 1 per sample (ValueError otherwise).
     """
     _check_reduction("cross_entropy", reduction)
     if not 0.0 <= label_smoothing <= 1.0:
@@ -499,6 +528,8 @@ def cross_entropy(
                 return per_sample
             return per_sample.sum() if reduction == "sum" else per_sample.mean()
     logp = ag.log_softmax(input, axis=class_axis)
+    if probabilities and check_probabilities:
+        _check_distributions(target.data if isinstance(target, Tensor) else target, class_axis)
     if probabilities:
         p = target if isinstance(target, Tensor) else _const(np.asarray(target), input)
         if label_smoothing > 0:

@@ -176,6 +176,13 @@ class Softplus(Module):
         return f"beta={self.beta}, threshold={self.threshold}"
 
 
+class LogSigmoid(Module):
+    """log sigma(x) = -softplus(-x), stable for any x."""
+
+    def forward(self, x: Any) -> Tensor:
+        return F.logsigmoid(x)
+
+
 class SiLU(Module):
     """x sigma(x)."""
 
@@ -483,6 +490,7 @@ ACTIVATIONS: dict[str, Callable[[], Module]] = {
     "prelu": PReLU,
     "elu": ELU,
     "softplus": Softplus,
+    "log_sigmoid": LogSigmoid,
     "silu": SiLU,
     "swish": Swish,
     "gelu": GELU,

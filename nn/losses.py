@@ -52,7 +52,8 @@ class CrossEntropyLoss(_Loss):
 
     Labels must be an integer numpy array (what `nn.data.DataLoader` yields for integer
     data); `weight` (C,), `ignore_index` and `label_smoothing` follow PyTorch exactly,
-    including the weighted mean sum_i w[y_i] l_i / sum_i w[y_i].
+    including the weighted mean sum_i w[y_i] l_i / sum_i w[y_i]. `check_probabilities=True`
+    rejects probability targets that are negative or do not sum to 1.
     """
 
     def __init__(
@@ -61,13 +62,22 @@ class CrossEntropyLoss(_Loss):
         ignore_index: int = -100,
         reduction: str = "mean",
         label_smoothing: float = 0.0,
+        *,
+        check_probabilities: bool = False,
     ) -> None:
         super().__init__(reduction)
         self.weight, self.ignore_index, self.label_smoothing = weight, ignore_index, label_smoothing
+        self.check_probabilities = check_probabilities
 
     def forward(self, input: Any, target: Any) -> Tensor:
         return F.cross_entropy(
-            input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing
+            input,
+            target,
+            self.weight,
+            self.ignore_index,
+            self.reduction,
+            self.label_smoothing,
+            check_probabilities=self.check_probabilities,
         )
 
 

@@ -33,6 +33,7 @@ ACTIVATIONS: dict[str, tuple[Callable[[Any], ag.Tensor], tuple[float, ...], Any]
     ),
     "elu": (lambda x: F.elu(x, 1.3), (0.0,), lambda t, x: t.nn.functional.elu(x, 1.3)),
     "softplus": (F.softplus, (), lambda t, x: t.nn.functional.softplus(x)),
+    "logsigmoid": (F.logsigmoid, (), lambda t, x: t.nn.functional.logsigmoid(x)),
     "softplus_beta": (
         lambda x: F.softplus(x, beta=2.0, threshold=5.0),
         (2.5,),

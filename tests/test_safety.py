@@ -75,3 +75,30 @@ def test_op_errors_name_the_op_and_the_shapes() -> None:
         ag.Tensor(np.ones((2, 3))) + ag.Tensor(np.ones(4))
     with pytest.raises(ValueError, match=r"matmul.*\(2, 3\).*\(2, 3\)"):
         ag.Tensor(np.ones((2, 3))) @ ag.Tensor(np.ones((2, 3)))
+
+
+def test_log_sigmoid_is_finite_and_exact_at_large_magnitudes() -> None:
+    import nn
+
+    for dtype in (np.float32, np.float64):
+        x = ag.Tensor(np.array([-1000.0, 0.0, 1000.0]), dtype=dtype, requires_grad=True)
+        y = nn.functional.logsigmoid(x)
+        y.sum().backward()
+        assert y.dtype == dtype and np.all(np.isfinite(y.data))
+        np.testing.assert_allclose(y.data, [-1000.0, -np.log(2.0), 0.0], rtol=1e-6)
+        np.testing.assert_allclose(x.grad.data, [1.0, 0.5, 0.0], atol=1e-7)
+    assert isinstance(nn.LogSigmoid()(x), ag.Tensor)
+
+
+def test_cross_entropy_checks_probability_targets_only_when_asked() -> None:
+    import nn
+
+    logits = ag.Tensor(np.zeros((2, 3)))
+    bad = np.array([[0.5, 0.5, 0.5], [1.0, 0.0, 0.0]])
+    nn.CrossEntropyLoss()(logits, bad)  # PyTorch does not check: neither do we by default
+    with pytest.raises(ValueError, match=r"sum to 1.*sample \(0,\) sums to 1\.5"):
+        nn.CrossEntropyLoss(check_probabilities=True)(logits, bad)
+    with pytest.raises(ValueError, match=">= 0"):
+        nn.functional.cross_entropy(logits, -bad, check_probabilities=True)
+    good = np.array([[0.2, 0.3, 0.5], [1.0, 0.0, 0.0]])
+    assert nn.CrossEntropyLoss(check_probabilities=True)(logits, good).item() > 0
