@@ -17,8 +17,7 @@ import functools
 import heapq
 import itertools
 import weakref
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -105,19 +104,25 @@ def is_grad_enabled() -> bool:
     return STATE.grad_enabled
 
 
-@contextmanager
-def module_scope(module: Any) -> Iterator[None]:
+class module_scope:  # noqa: N801 - used like a function, as contextlib's managers are
     """Tag every node created inside with the stack of enclosing modules (outermost first).
 
     nn's `Module.__call__` enters this, so a drawing can cluster each module call's ops;
-    `Node.scope` is then a tuple of module objects, or None outside any module.
+    `Node.scope` is then a tuple of module objects, or None outside any module. A small class
+    rather than a generator: it runs on every module call.
     """
-    previous = STATE.scope
-    STATE.scope = (module,) if previous is None else (*previous, module)
-    try:
-        yield
-    finally:
-        STATE.scope = previous
+
+    __slots__ = ("module", "previous")
+
+    def __init__(self, module: Any) -> None:
+        self.module = module
+
+    def __enter__(self) -> None:
+        self.previous = previous = STATE.scope
+        STATE.scope = (self.module,) if previous is None else (*previous, self.module)
+
+    def __exit__(self, *exc: object) -> None:
+        STATE.scope = self.previous
 
 
 # --------------------------------------------------------------------------------------------

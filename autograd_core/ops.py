@@ -68,7 +68,9 @@ def _keepdims_shape(shape: tuple[int, ...], axis: Axis) -> tuple[int, ...]:
 
 def _expand(g: Tensor, x: Tensor, axis: Axis, keepdims: bool) -> Tensor:
     """Give a reduction's cotangent its reduced axes back (size 1), ready to broadcast."""
-    return g if keepdims else _reshape_unchecked(g, _keepdims_shape(x.shape, axis))
+    if keepdims or g.ndim == 0:  # a 0-d cotangent broadcasts as it is
+        return g
+    return _reshape_unchecked(g, _keepdims_shape(x.shape, axis))
 
 
 def _reshape_unchecked(x: Tensor, shape: tuple[int, ...]) -> Tensor:
@@ -327,13 +329,13 @@ def _mean_forward(x: np.ndarray, axis: Axis, keepdims: bool) -> np.ndarray:
     """sum / n, as np.mean computes it; the mean of nothing is nan, without a warning."""
     count = x.size if axis is None else _count_axes(x.shape, axis)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.true_divide(np.sum(x, axis=axis, keepdims=keepdims), count)
+        return np.true_divide(x.sum(axis=axis, keepdims=keepdims), count)
 
 
 SUM = register(
     Primitive(
         "sum",
-        np.sum,
+        lambda x, axis, keepdims: x.sum(axis=axis, keepdims=keepdims),
         (
             lambda g, out, x, axis, keepdims: _broadcast_unchecked(
                 _expand(g, x, axis, keepdims), x.shape
@@ -349,9 +351,8 @@ MEAN = register(
         "mean",
         _mean_forward,
         (
-            lambda g, out, x, axis, keepdims: (
-                _broadcast_unchecked(_expand(g, x, axis, keepdims), x.shape)
-                * (1.0 / builtins.max(_count(x, axis), 1))
+            lambda g, out, x, axis, keepdims: _broadcast_unchecked(  # scale the small side
+                _expand(g * (1.0 / builtins.max(_count(x, axis), 1)), x, axis, keepdims), x.shape
             ),
         ),
         (lambda t, out, x, axis, keepdims: mean(t, axis, keepdims),),
@@ -386,8 +387,8 @@ def _extremum(name: str, forward: Any) -> Primitive:
     )
 
 
-MAX = _extremum("max", np.max)
-MIN = _extremum("min", np.min)
+MAX = _extremum("max", lambda x, axis, keepdims: x.max(axis=axis, keepdims=keepdims))
+MIN = _extremum("min", lambda x, axis, keepdims: x.min(axis=axis, keepdims=keepdims))
 
 
 def _logsumexp_forward(x: np.ndarray, axis: Axis, keepdims: bool) -> np.ndarray:
@@ -425,8 +426,9 @@ LOGSUMEXP = register(
 
 
 def _softmax_forward(x: np.ndarray, axis: int) -> np.ndarray:
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)  # type: ignore[no-any-return]
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    e /= e.sum(axis=axis, keepdims=True)
+    return e  # type: ignore[no-any-return]
 
 
 def _softmax_rule(g: Tensor, out: Tensor, x: Tensor, axis: int) -> Tensor:
@@ -501,9 +503,9 @@ def _sum_to_forward(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum a broadcast result back to `shape` (the adjoint of broadcasting)."""
     lead = x.ndim - len(shape)
     if lead:  # new leading axes go away entirely: a fresh array of the trailing shape
-        x = np.sum(x, axis=tuple(range(lead)))
+        x = x.sum(axis=tuple(range(lead)))
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and x.shape[i] != 1)
-    return np.sum(x, axis=stretched, keepdims=True) if stretched else x
+    return x.sum(axis=stretched, keepdims=True) if stretched else x
 
 
 SUM_TO = register(
@@ -665,15 +667,24 @@ def _linear_weight_grad(g: Tensor, x: Tensor) -> Tensor:
 
 def _softmax_cross_entropy_forward(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """-log softmax(logits)[label] per row = logsumexp(row) - row[label], stable."""
-    shifted = logits - np.max(logits, axis=-1, keepdims=True)
-    log_norm = np.log(np.sum(np.exp(shifted), axis=-1))
-    picked = np.take_along_axis(shifted, labels[..., None], axis=-1)[..., 0]
-    return log_norm - picked
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    log_norm = np.log(np.exp(shifted).sum(axis=-1))
+    return log_norm - _pick(shifted, labels)
+
+
+def _pick(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """values[..., labels] row by row (plain fancy indexing for the usual 2-D batch)."""
+    if values.ndim == 2:
+        return values[np.arange(len(labels)), labels]  # type: ignore[no-any-return]
+    return np.take_along_axis(values, labels[..., None], axis=-1)[..., 0]
 
 
 def _one_hot(labels: np.ndarray, classes: int, dtype: Any) -> np.ndarray:
     hot = np.zeros((*labels.shape, classes), dtype=dtype)
-    np.put_along_axis(hot, labels[..., None], 1.0, axis=-1)
+    if labels.ndim == 1:
+        hot[np.arange(len(labels)), labels] = 1.0
+    else:
+        np.put_along_axis(hot, labels[..., None], 1.0, axis=-1)
     return hot
 
 

@@ -39,7 +39,7 @@ def _batches(n: int) -> list[np.ndarray]:
 def _initial_weights() -> tuple[list[np.ndarray], list[np.ndarray]]:
     rng = np.random.default_rng(2)
     weights = [
-        rng.uniform(-1, 1, (n_out, n_in)).astype(np.float32) / np.sqrt(n_in)
+        (rng.uniform(-1, 1, (n_out, n_in)) / np.sqrt(n_in)).astype(np.float32)
         for n_in, n_out in itertools.pairwise(SIZES)
     ]
     return weights, [np.zeros(n, dtype=np.float32) for n in SIZES[1:]]
