@@ -104,6 +104,12 @@ def is_grad_enabled() -> bool:
     return STATE.grad_enabled
 
 
+def differentiating() -> bool:
+    """Whether what is computed now may itself be differentiated (reverse ops are recorded
+    or a forward-mode level is active). Rules may take a plain-numpy path when it is not."""
+    return STATE.grad_enabled or STATE.max_level > 0
+
+
 class module_scope:  # noqa: N801 - used like a function, as contextlib's managers are
     """Tag every node created inside with the stack of enclosing modules (outermost first).
 

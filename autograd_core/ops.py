@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd_core.engine import Primitive, apply, each_input, register
+from autograd_core.engine import Primitive, apply, differentiating, each_input, register
 from autograd_core.tensor import Tensor
 
 Axis = int | tuple[int, ...] | None
@@ -328,8 +328,11 @@ def _count_axes(shape: tuple[int, ...], axis: int | tuple[int, ...]) -> int:
 def _mean_forward(x: np.ndarray, axis: Axis, keepdims: bool) -> np.ndarray:
     """sum / n, as np.mean computes it; the mean of nothing is nan, without a warning."""
     count = x.size if axis is None else _count_axes(x.shape, axis)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.true_divide(x.sum(axis=axis, keepdims=keepdims), count)
+    total = x.sum(axis=axis, keepdims=keepdims)
+    if count == 0:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.true_divide(total, count)
+    return np.true_divide(total, count)
 
 
 SUM = register(
@@ -488,10 +491,21 @@ TRANSPOSE = register(
     )
 )
 
+
+def _broadcast_to_forward(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A read-only broadcast view for large results (no copy); small ones are filled in,
+    which is faster than building a view (np.broadcast_to costs microseconds)."""
+    if math.prod(shape) >= 4096:
+        return np.broadcast_to(x, shape)
+    out = np.empty(shape, dtype=x.dtype)
+    out[...] = x
+    return out
+
+
 BROADCAST_TO = register(
     Primitive(
         "broadcast_to",
-        np.broadcast_to,
+        _broadcast_to_forward,
         (lambda g, out, x, shape: g,),  # the engine sums g back to x.shape
         (lambda t, out, x, shape: broadcast_to(t, shape),),
         doc="repeat along new or size-1 axes; the cotangent is summed back",
@@ -688,6 +702,20 @@ def _one_hot(labels: np.ndarray, classes: int, dtype: Any) -> np.ndarray:
     return hot
 
 
+def _softmax_cross_entropy_vjp(g: Tensor, out: Any, z: Tensor, labels: np.ndarray) -> Tensor:
+    """g[..., None] * (softmax(z) - one_hot(labels)).
+
+    This fused op exists for speed, so when nothing will differentiate the result (the usual
+    training step) it is computed in numpy directly; otherwise with differentiable ops.
+    """
+    if differentiating():
+        return _reshape_unchecked(g, (*g.shape, 1)) * _softmax_minus_one_hot(z, labels)
+    delta = _softmax_forward(z.data, -1)
+    delta -= _one_hot(labels, z.shape[-1], z.dtype)
+    delta *= g.data[..., None]
+    return Tensor._wrap(delta)
+
+
 def _softmax_minus_one_hot(z: Tensor, labels: np.ndarray) -> Tensor:
     """d/dlogits of softmax cross-entropy: softmax(z) - one_hot(labels), differentiable in z."""
     return apply(SUB, softmax(z, -1), _one_hot(labels, z.shape[-1], z.dtype))
@@ -697,12 +725,7 @@ SOFTMAX_CROSS_ENTROPY = register(
     Primitive(
         "softmax_cross_entropy",
         _softmax_cross_entropy_forward,
-        (
-            lambda g, out, z, labels: (
-                _reshape_unchecked(g, (*g.shape, 1)) * _softmax_minus_one_hot(z, labels)
-            ),
-            None,
-        ),
+        (_softmax_cross_entropy_vjp, None),
         (lambda t, out, z, labels: sum(t * _softmax_minus_one_hot(z, labels), -1), None),
         doc="per-row cross-entropy of logits against integer labels, fused and stable; "
         "d/dlogits = softmax - one_hot",

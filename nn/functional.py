@@ -522,7 +522,7 @@ def cross_entropy(
     ) == input.shape
     if not probabilities and weight is None and label_smoothing == 0.0 and input.ndim <= 2:
         indices = _class_targets("cross_entropy", input, target, ignore_index)
-        if not np.any(indices == ignore_index):  # the common case: one fused, stable op
+        if not (indices == ignore_index).any():  # the common case: one fused, stable op
             per_sample = ag.softmax_cross_entropy(input, indices)
             if reduction == "none":
                 return per_sample
