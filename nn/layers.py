@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,7 +18,7 @@ import autograd_core as ag
 from autograd_core import Tensor
 from nn import functional as F
 from nn import init
-from nn.module import Module, Parameter, Sequential, call_child
+from nn.module import Module, Parameter, Sequential
 
 Generator = np.random.Generator | int | None
 
@@ -529,13 +529,13 @@ def make_activation(activation: str | Callable[[], Module]) -> Module:
     return module
 
 
-class MLP(Module):
+class MLP(Sequential):
     """A feed-forward network: for each pair of widths in `sizes`, Linear, then (except after
     the last) [norm], activation, [Dropout]; then `output_activation` if given.
 
-    The layers live in a `Sequential` called `layers`, so parameter names are
-    `layers.0.weight`, ... and the state dict loads into the `torch.nn.Sequential` with the
-    same modules in the same positions (see README). `norm` is None, "batch" or "layer".
+    It is a `Sequential` of those layers, so parameter names are `0.weight`, `0.bias`,
+    `2.weight`, ... exactly as in the `torch.nn.Sequential` with the same modules in the same
+    positions: the state dict loads into it, and back. `norm` is None, "batch" or "layer".
     """
 
     def __init__(
@@ -550,7 +550,6 @@ class MLP(Module):
         dtype: Any = None,
         generator: Generator = None,
     ) -> None:
-        super().__init__()
         sizes = [int(n) for n in sizes]
         if len(sizes) < 2 or any(n < 1 for n in sizes):
             raise ValueError(
@@ -562,7 +561,6 @@ class MLP(Module):
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"MLP: dropout must be in [0, 1), got {dropout}")
         rng = init.as_generator(generator)
-        self.sizes = sizes
         layers: list[Module] = []
         for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
             layers.append(Linear(n_in, n_out, bias=bias, dtype=dtype, generator=rng))
@@ -577,20 +575,10 @@ class MLP(Module):
                 layers.append(Dropout(dropout, generator=rng))
         if output_activation is not None:
             layers.append(make_activation(output_activation))
-        self.layers = Sequential(*layers)
+        super().__init__(*layers)
+        self.sizes = sizes
 
-    def forward(self, x: Any) -> Tensor:
-        return call_child("layers", self.layers, x)
-
-    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> Any:
-        """Also accepts the keys of the equivalent `torch.nn.Sequential` (`0.weight`, ...,
-        without the `layers.` prefix), so a PyTorch model's state dict loads directly."""
-        if state_dict and not any(str(k).startswith("layers.") for k in state_dict):
-            state_dict = {f"layers.{k}": v for k, v in state_dict.items()}
-        return super().load_state_dict(state_dict, strict)
-
-    def __getitem__(self, index: int) -> Module:
-        return self.layers[index]
-
-    def __len__(self) -> int:
-        return len(self.layers)
+    @property
+    def layers(self) -> MLP:
+        """The network itself, as a sequence of layers (`model.layers[0]` is the first)."""
+        return self

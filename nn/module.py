@@ -3,8 +3,8 @@
 A `Module` registers what is assigned to it: a `Parameter` becomes a parameter, a `Module` a
 submodule, and `register_buffer` adds state that is saved but not trained (BatchNorm's running
 statistics). `state_dict()` walks that tree in PyTorch's order (own parameters, own buffers,
-then children) with dotted names such as `layers.0.weight`, so a state dict of equal names and
-shapes loads into the PyTorch model of the same layout.
+then children) with dotted names such as `0.weight` or `encoder.0.weight`, so a state dict
+of equal names and shapes loads into the PyTorch model of the same layout.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class IncompatibleKeys(NamedTuple):
 
 def call_child(name: str, module: Module, *args: Any) -> Any:
     """Call a submodule; a ValueError raised inside gets the submodule's dotted path in front
-    of its message ("layers.0: Linear(...): expected input ..."), so a shape error in a deep
+    of its message ("0: Linear(...): expected input ..."), so a shape error in a deep
     model says which layer it came from."""
     try:
         return module(*args)

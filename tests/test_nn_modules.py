@@ -84,13 +84,11 @@ def test_repr_is_a_tree_with_each_modules_settings() -> None:
     model = nn.MLP([64, 32, 10], activation="gelu", dropout=0.1, norm="layer")
     assert repr(model) == (
         "MLP(\n"
-        "  (layers): Sequential(\n"
-        "    (0): Linear(in_features=64, out_features=32, bias=True)\n"
-        "    (1): LayerNorm((32,), eps=1e-05, elementwise_affine=True)\n"
-        "    (2): GELU(approximate='none')\n"
-        "    (3): Dropout(p=0.1)\n"
-        "    (4): Linear(in_features=32, out_features=10, bias=True)\n"
-        "  )\n"
+        "  (0): Linear(in_features=64, out_features=32, bias=True)\n"
+        "  (1): LayerNorm((32,), eps=1e-05, elementwise_affine=True)\n"
+        "  (2): GELU(approximate='none')\n"
+        "  (3): Dropout(p=0.1)\n"
+        "  (4): Linear(in_features=32, out_features=10, bias=True)\n"
         ")"
     )
 
@@ -104,7 +102,7 @@ def test_state_dict_round_trip_restores_outputs_exactly() -> None:
     a.eval(), b.eval()
     np.testing.assert_array_equal(a(x).data, b(x).data)
     state = a.state_dict()
-    state["layers.0.weight"][...] = 0  # a copy, not a view into the model
+    state["0.weight"][...] = 0  # a copy, not a view into the model
     assert np.any(a.layers[0].weight.data != 0)
 
 
@@ -112,23 +110,23 @@ def test_strict_load_lists_every_problem_and_changes_nothing() -> None:
     model = nn.MLP([4, 8, 3], generator=0)
     before = model.state_dict()
     bad = dict(before)
-    del bad["layers.0.bias"]
-    bad["layers.2.weight"] = np.zeros((3, 9))
-    bad["layers.9.weight"] = np.zeros(1)
-    bad["layers.0.weight"] = np.zeros((8, 4))  # valid, but must not be applied
+    del bad["0.bias"]
+    bad["2.weight"] = np.zeros((3, 9))
+    bad["9.weight"] = np.zeros(1)
+    bad["0.weight"] = np.zeros((8, 4))  # valid, but must not be applied
     with pytest.raises(RuntimeError) as error:
         model.load_state_dict(bad)
     message = str(error.value)
-    assert "missing key: layers.0.bias" in message
-    assert "unexpected key: layers.9.weight" in message
-    assert "layers.2.weight: shape (3, 9) in the state dict, (3, 8) in the model" in message
+    assert "missing key: 0.bias" in message
+    assert "unexpected key: 9.weight" in message
+    assert "2.weight: shape (3, 9) in the state dict, (3, 8) in the model" in message
     for key, value in model.state_dict().items():
         np.testing.assert_array_equal(value, before[key])
     result = nn.MLP([4, 8, 3]).load_state_dict(
-        {k: v for k, v in before.items() if k != "layers.0.bias"} | {"extra": np.ones(1)},
+        {k: v for k, v in before.items() if k != "0.bias"} | {"extra": np.ones(1)},
         strict=False,
     )
-    assert result.missing_keys == ["layers.0.bias"] and result.unexpected_keys == ["extra"]
+    assert result.missing_keys == ["0.bias"] and result.unexpected_keys == ["extra"]
 
 
 def test_load_casts_to_the_parameter_dtype() -> None:
@@ -261,15 +259,15 @@ def test_mlp_layout_and_arguments() -> None:
     assert kinds == ["Linear", "Tanh", "Dropout", "Linear", "Tanh", "Dropout", "Linear", "Sigmoid"]
     bn = nn.MLP([2, 4, 1], norm="batch", activation=lambda: nn.LeakyReLU(0.2))
     assert list(bn.state_dict()) == [
-        "layers.0.weight",
-        "layers.0.bias",
-        "layers.1.weight",
-        "layers.1.bias",
-        "layers.1.running_mean",
-        "layers.1.running_var",
-        "layers.1.num_batches_tracked",
-        "layers.3.weight",
-        "layers.3.bias",
+        "0.weight",
+        "0.bias",
+        "1.weight",
+        "1.bias",
+        "1.running_mean",
+        "1.running_var",
+        "1.num_batches_tracked",
+        "3.weight",
+        "3.bias",
     ]
     with pytest.raises(ValueError, match="unknown activation 'relu7'"):
         nn.MLP([2, 2], output_activation="relu7")
@@ -282,8 +280,7 @@ def test_shape_errors_name_the_layer_path() -> None:
     with pytest.raises(ValueError) as error:
         model(ag.Tensor(np.zeros((2, 5))))
     assert str(error.value) == (
-        "layers.0: Linear(in_features=4, out_features=8): expected input of shape (..., 4), "
-        "got (2, 5)"
+        "0: Linear(in_features=4, out_features=8): expected input of shape (..., 4), got (2, 5)"
     )
     nested = nn.Sequential(nn.Identity(), nn.Sequential(nn.ReLU(), nn.Linear(3, 1)))
     with pytest.raises(ValueError, match=r"^1\.1: Linear\(in_features=3"):
