@@ -13,12 +13,17 @@ import time
 from collections.abc import Callable
 
 
+def cpu_clock() -> Callable[[], float]:
+    """This thread's CPU time with one BLAS thread (see above), else wall-clock time."""
+    single_thread = os.environ.get("OMP_NUM_THREADS", "1") == "1"
+    return time.thread_time if single_thread else time.perf_counter
+
+
 def interleaved(
     contenders: dict[str, Callable[[], object]], rounds: int, warmup: int = 3
 ) -> dict[str, float]:
     """Median seconds per call of each contender, measured in alternating rounds."""
-    single_thread = os.environ.get("OMP_NUM_THREADS", "1") == "1"
-    clock = time.thread_time if single_thread else time.perf_counter
+    clock = cpu_clock()
     for _ in range(warmup):
         for run in contenders.values():
             run()
