@@ -100,7 +100,8 @@ def main() -> None:
         results[name] = BENCHMARKS[name]()
         print_table(name, results[name])
     os.makedirs(ARGS.out, exist_ok=True)
-    stem = os.path.join(ARGS.out, f"results-{ARGS.threads}thread")
+    partial = "-partial" if ARGS.only else ""  # a full run's file always holds one whole run
+    stem = os.path.join(ARGS.out, f"results-{ARGS.threads}thread{partial}")
     with open(stem + ".json", "w") as handle:
         json.dump(results, handle, indent=2)
     plot(results, stem + ".png")

@@ -1,0 +1,89 @@
+"""Print the README's benchmark table from a results file:
+`.venv/bin/python -m benchmarks.report [benchmarks/results/results-1thread.json]`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+DEFAULT = Path(__file__).parent / "results" / "results-1thread.json"
+
+
+def _step(entry: dict[str, Any] | None) -> str:
+    return "" if entry is None else f"{entry['ms']:.2f} ms ({entry['ratio_to_numpy']:.2f}x)"
+
+
+def _deep(entry: dict[str, Any] | None) -> str:
+    if entry is None or "error" in entry:
+        return ""
+    return f"{entry['total_us_per_node']:.1f} us, {entry['peak_bytes_per_node']:.0f} B"
+
+
+def _digits(entry: dict[str, Any] | None) -> str:
+    if entry is None:
+        return ""
+    return (
+        f"{entry['seconds']:.3f} s, {entry['ratio_to_numpy']:.2f}x ({entry['test_accuracy']:.1%})"
+    )
+
+
+def table(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    mlp, op = results["mlp_step"], results["overhead"]
+    deep, digits = results["deep_graph"], results["digits_training"]
+    rows = [
+        (
+            "MLP step 784-256-128-10, batch 128, float32",
+            _step(mlp["float32"]["ours"]),
+            _step(mlp["float32"].get("pytorch")),
+            f"{_step(mlp['float32']['numpy by hand'])}; matmuls alone "
+            f"{mlp['float32']['matmuls only (floor)']['ratio_to_numpy']:.2f}x",
+        ),
+        (
+            "MLP step, float64",
+            _step(mlp["float64"]["ours"]),
+            _step(mlp["float64"].get("pytorch")),
+            f"{_step(mlp['float64']['numpy by hand'])}; matmuls alone "
+            f"{mlp['float64']['matmuls only (floor)']['ratio_to_numpy']:.2f}x",
+        ),
+        (
+            "per op, `x * 1.0001 + 0.0001`, forward + backward",
+            f"{op['ours']['us_per_op']:.2f} us",
+            f"{op.get('pytorch', {}).get('us_per_op', 0):.2f} us",
+            f"{op['numpy (no autodiff)']['us_per_op']:.2f} us (no autodiff)",
+        ),
+        (
+            "per op under `no_grad`",
+            f"{op['ours no_grad']['us_per_op']:.2f} us",
+            f"{op.get('pytorch no_grad', {}).get('us_per_op', 0):.2f} us",
+            "",
+        ),
+        (
+            "chain 1,000,000 ops deep: time and peak memory per node",
+            _deep(deep.get("ours")),
+            _deep(deep.get("pytorch")),
+            "",
+        ),
+        (
+            "digits 64-64-10, SGD, 20 epochs, float32 (test accuracy)",
+            _digits(digits["ours"]),
+            _digits(digits.get("pytorch")),
+            _digits(digits["numpy by hand"]),
+        ),
+    ]
+    lines = [
+        f"One run: {m['cores']} cores, {m['cpu']}, Python {m['python']}, numpy {m['numpy']}, "
+        f"PyTorch {m['pytorch']}, {m['threads']} BLAS thread(s).",
+        "",
+        "| workload | ours | PyTorch | hand-written numpy |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [f"| {' | '.join(row)} |" for row in rows]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT
+    print(table(json.loads(path.read_text())))
