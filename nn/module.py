@@ -386,7 +386,36 @@ class Module:
         return sorted({*super().__dir__(), *self._parameters, *self._buffers, *self._modules})
 
 
-class Sequential(Module):
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: numbered children, appended, counted, iterated
+    and indexed in order."""
+
+    def append(self, module: Module) -> Any:
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(m for m in self._modules.values() if m is not None)
+
+    def __getitem__(self, index: int | slice) -> Any:
+        items = list(self._modules.items())
+        if isinstance(index, slice):
+            return self._from_slice(items[index])
+        try:
+            return items[index][1]
+        except IndexError:
+            raise IndexError(
+                f"{type(self).__name__} index {index} is out of range for {len(items)} modules"
+            ) from None
+
+    def _from_slice(self, items: list[tuple[str, Module | None]]) -> Any:
+        raise NotImplementedError
+
+
+class Sequential(_ModuleSequence):
     """Modules applied one after the other; they are named `0`, `1`, ... (as PyTorch)."""
 
     def __init__(self, *modules: Module | Mapping[str, Module | None]) -> None:
@@ -408,29 +437,11 @@ class Sequential(Module):
                 x = call_child(name, module, x)
         return x
 
-    def append(self, module: Module) -> Sequential:
-        self.add_module(str(len(self._modules)), module)
-        return self
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(m for m in self._modules.values() if m is not None)
-
-    def __getitem__(self, index: int | slice) -> Any:
-        items = list(self._modules.items())
-        if isinstance(index, slice):
-            return Sequential(OrderedDict(items[index]))
-        try:
-            return items[index][1]
-        except IndexError:
-            raise IndexError(
-                f"Sequential index {index} is out of range for {len(items)} modules"
-            ) from None
+    def _from_slice(self, items: list[tuple[str, Module | None]]) -> Sequential:
+        return Sequential(OrderedDict(items))  # keeps the names, as PyTorch
 
 
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of modules that registers each one (named `0`, `1`, ...); no forward of its own."""
 
     def __init__(self, modules: Iterable[Module] | None = None) -> None:
@@ -438,31 +449,13 @@ class ModuleList(Module):
         for module in modules or ():
             self.append(module)
 
-    def append(self, module: Module) -> ModuleList:
-        self.add_module(str(len(self._modules)), module)
-        return self
-
     def extend(self, modules: Iterable[Module]) -> ModuleList:
         for module in modules:
             self.append(module)
         return self
 
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(m for m in self._modules.values() if m is not None)
-
-    def __getitem__(self, index: int | slice) -> Any:
-        items = list(self._modules.values())
-        if isinstance(index, slice):
-            return ModuleList(m for m in items[index] if m is not None)
-        try:
-            return items[index]
-        except IndexError:
-            raise IndexError(
-                f"ModuleList index {index} is out of range for {len(items)} modules"
-            ) from None
+    def _from_slice(self, items: list[tuple[str, Module | None]]) -> ModuleList:
+        return ModuleList(m for _, m in items if m is not None)  # renumbered, as PyTorch
 
     def __setitem__(self, index: int, module: Module) -> None:
         if not isinstance(module, Module):
