@@ -137,9 +137,10 @@ CELLS = [
     code("""
     def plot_boundary(ax, model, X, y, title, lim=(-0.6, 1.6)):
         \"\"\"P(class 1) over a grid, the 0.5 contour, and the data.\"\"\"
-        g = np.linspace(*lim, 200)
+        g = np.linspace(*lim, 150)
         xx, yy = np.meshgrid(g, g)
-        p1 = softmax_np(nn.predict(model, np.c_[xx.ravel(), yy.ravel()]))[:, 1]
+        points = np.c_[xx.ravel(), yy.ravel()]
+        p1 = softmax_np(nn.predict(model, points, batch_size=len(points)))[:, 1]
         cs = ax.contourf(xx, yy, p1.reshape(xx.shape), levels=np.linspace(0, 1, 11),
                          cmap="RdBu_r", alpha=0.6)
         ax.contour(xx, yy, p1.reshape(xx.shape), levels=[0.5], colors="k", linewidths=1.5)
@@ -293,7 +294,8 @@ CELLS = [
         rank = int(np.sum(s > 1e-10 * max(s[0], 1e-300)))
         print(f"{name:13s} val accuracy {h['val_accuracy'][-1]:.3f}   "
               f"max |W1[j] - W1[0]| = {np.abs(W1 - W1[0]).max():.3g}   "
-              f"|W1| = {np.linalg.norm(W1):.3g}   |W2| = {np.linalg.norm(linears(model)[1].weight.data):.3g}   "
+              f"|W1| = {np.linalg.norm(W1):.3g}   "
+              f"|W2| = {np.linalg.norm(linears(model)[1].weight.data):.3g}   "
               f"rank W1 = {rank}")
     """),
     code("""
@@ -356,7 +358,7 @@ CELLS = [
 
 
     def forward_with_derivatives(model, x):
-        \"\"\"Run the layers one by one; return the output and the mean f'(z) of each hidden layer.\"\"\"
+        \"\"\"Run the layers one by one: the output, and the mean f'(z) of each hidden layer.\"\"\"
         a, slopes = ag.Tensor(x), []
         for layer in model.layers:
             if not isinstance(layer, nn.Linear):  # an activation: f'(z) by autodiff
@@ -391,17 +393,19 @@ CELLS = [
                 ylabel=r"$\\|\\partial L / \\partial W^{(l)}\\|_F$", xticks=range(1, 11))
     axes[1].axhline(0.25, color="k", ls="--", lw=1, label=r"$\\max \\sigma' = 1/4$")
     axes[1].set(title="mean $f'(z^{(l)})$ per hidden layer", xlabel="layer $l$",
-                ylabel="mean $f'(z)$", ylim=(0, 1.05), xticks=range(1, 10))
+                ylabel="mean $f'(z)$", ylim=(0, 1.3), xticks=range(1, 10))
     axes[2].set(title="training loss, 10-layer networks, SGD lr 0.1", xlabel="epoch",
                 ylabel="cross-entropy")
-    for ax in axes:
-        ax.legend()
+    axes[0].legend()
+    axes[1].legend(loc="upper center", ncol=4, fontsize=8)
+    axes[2].legend()
     plt.show()
     """),
     md(r"""
     **Reading.** In the sigmoid network the gradient reaching the first layer is about
     $10^{-5}$-$10^{-6}$ times the one at the last layer (ratio printed above), a factor of
-    roughly 4 per layer, which is what $\sigma'(z) \approx 0.2 \le 1/4$ per layer predicts.
+    roughly 4 per layer, which is what the measured mean $\sigma'(z) \approx 0.23 \le 1/4$ per layer
+    predicts.
     Its first layers barely move, and the training loss stays at $\ln 10 \approx 2.30$ (chance).
     Tanh with Xavier keeps $f'(z)$ near 1 at initialization and its gradients stay within one
     order of magnitude; ReLU with He initialization likewise. Both train. (Tanh also vanishes
@@ -455,8 +459,9 @@ CELLS = [
                 acts.append(a)
         (a * readout).sum().backward()
         stats[name] = ([t.numpy().std() for t in acts], [t.grad.numpy().std() for t in acts])
-        print(f"{name:19s} std a(1) = {stats[name][0][0]:.3g}, std a(10) = {stats[name][0][-1]:.3g};"
-              f"  std dL/da(1) = {stats[name][1][0]:.3g}, std dL/da(10) = {stats[name][1][-1]:.3g}")
+        forward_std, backward_std = stats[name]
+        print(f"{name:19s} std a(1) = {forward_std[0]:.3g}, std a(10) = {forward_std[-1]:.3g};"
+              f"  std dL/da(1) = {backward_std[0]:.3g}, std dL/da(10) = {backward_std[-1]:.3g}")
     """),
     code("""
     fig, axes = plt.subplots(1, 2, figsize=(12, 4), layout="constrained")
@@ -475,7 +480,8 @@ CELLS = [
     md(r"""
     **Reading.** ReLU + He keeps the activation scale flat across ten layers, forward and
     backward. ReLU + Xavier loses a factor $\approx 1/\sqrt 2$ per layer (the half that ReLU
-    zeroes is not compensated): about $2^{-5} \approx 0.03$ of the scale after ten layers.
+    zeroes is not compensated): $(1/\sqrt 2)^9 \approx 0.044$ from layer 1 to layer 10, which is
+    the ratio printed above; its gradients shrink the same way towards the input.
     Tanh + Xavier decays slowly (tanh is contractive away from 0) but stays in a usable range.
     $N(0, 0.01^2)$ collapses by about 0.16 per layer, to $\sim 10^{-8}$ at layer 10: the
     deep layers see (numerically almost) nothing, and the gradients reaching the first layers
@@ -564,7 +570,7 @@ CELLS = [
     batch norm (normalizing $z$ with mini-batch statistics, which adds noise) all fight this.
 
     **Experiment.** Two moons with label noise: only 60 training points, 1000 validation
-    points. An MLP 2-64-64-2 (4,500 parameters, 75 per training point) trained 300 epochs with
+    points. An MLP 2-64-64-2 (about 4,500 parameters, 75 per training point) trained 200 epochs with
     SGD + momentum, four ways: plain, L2 (`weight_decay=0.01`), dropout $p = 0.5$
     (`MLP(..., dropout=0.5)`), and batch norm (`MLP(..., norm="batch")`).
     """),
@@ -583,10 +589,10 @@ CELLS = [
     for name, (kwargs, weight_decay) in regularizers.items():
         nn.manual_seed(0)
         model = nn.MLP([2, 64, 64, 2], **kwargs)
-        optimizer = nn.optim.SGD(model.parameters(), lr=0.1, momentum=0.9,
+        optimizer = nn.optim.SGD(model.parameters(), lr=0.05, momentum=0.9,
                                  weight_decay=weight_decay)
         h = nn.fit(model, nn.CrossEntropyLoss(), optimizer,
-                   loader(X_moons, y_moons, batch_size=20, seed=0), epochs=300,
+                   loader(X_moons, y_moons, batch_size=20, seed=0), epochs=200,
                    val_loader=moons_val, progress=False)
         reg_runs[name] = (model, h)
 
@@ -609,25 +615,26 @@ CELLS = [
         ax = axes[0, k]
         val_acc = h["val_accuracy"][-1]
         plot_boundary(ax, model, X_moons, y_moons, f"{name}\\nval accuracy {val_acc:.3f}",
-                      lim=(-2.2, 3.2))
+                      lim=(-2.0, 3.0))
         ax = axes[1, k]
         ax.plot(h.epochs, h["loss"], label="training (running, in train mode)")
         ax.plot(h.epochs, h["val_loss"], label="validation")
-        ax.set(yscale="log", ylim=(1e-4, 5), xlabel="epoch", ylabel="cross-entropy",
+        ax.set(yscale="log", ylim=(0.02, 3), xlabel="epoch", ylabel="cross-entropy",
                title=f"{name}: loss curves")
         ax.legend(fontsize=8)
     plt.show()
     """),
     md(r"""
-    **Reading.** Without regularization the network memorizes the 60 points: training loss
-    near 0, a contorted boundary around individual noisy points, and a validation loss that
+    **Reading.** Without regularization the network bends its boundary around individual
+    noisy training points: its training loss keeps falling, while the validation loss
     bottoms out early and then climbs (the model becomes confidently wrong on new points).
-    The gap between the training and validation columns of the table is the overfitting.
-    Weight decay keeps the weights small, the boundary smooth, and the validation loss flat
-    at its minimum: the smallest gap and the best validation accuracy here. Dropout and batch
-    norm also keep the training loss away from 0 and the validation loss lower than the plain
-    run, with a smaller gain on this tiny 2-D problem. (The training curves are running
-    averages in training mode, i.e. *with* dropout on; the table's training columns are in
+    The gap between the training and validation columns of the table is the overfitting, and
+    the plain run has the largest. Weight decay keeps the weights small, the boundary smooth,
+    and the validation loss flat near its minimum; here it gives the best validation accuracy.
+    Dropout narrows the accuracy gap almost as much; batch norm narrows it less, but both keep
+    the final validation loss well below the plain run's, with a smaller gain in accuracy on
+    this tiny 2-D problem. (The training curves are running averages in training mode, i.e.
+    *with* dropout on; the table's training columns are in
     evaluation mode.)
     """),
     # ------------------------------------------------------------------------------------------
@@ -640,18 +647,19 @@ CELLS = [
     step by a running RMS of its gradients, so all coordinates move at a similar pace.
 
     **Experiment.** First a 2-D ill-conditioned quadratic
-    $L(w) = \frac12 (w_1^2 + 20 w_2^2)$ from $(-4, 1)$, 40 steps, to see the paths. Then the
+    $L(w) = \frac12 (w_1^2 + 50 w_2^2)$ (curvatures 1 and 50) from $(-4, 1)$, 40 steps, to see
+    the paths. Then the
     digits MLP 64-64-10 from the *same* initial weights (a copied state dict) and the same
     batches, 8 epochs, with the loss recorded at every step.
     """),
     code("""
     def quadratic(w):
-        return 0.5 * (w[0] ** 2 + 20 * w[1] ** 2)
+        return 0.5 * (w[0] ** 2 + 50 * w[1] ** 2)
 
 
     optimizer_factories = {
-        "SGD lr 0.09": lambda params: nn.optim.SGD(params, lr=0.09),
-        "SGD + momentum 0.9, lr 0.02": lambda params: nn.optim.SGD(params, lr=0.02, momentum=0.9),
+        "SGD lr 0.036": lambda params: nn.optim.SGD(params, lr=0.036),
+        "SGD + momentum 0.8, lr 0.03": lambda params: nn.optim.SGD(params, lr=0.03, momentum=0.8),
         "Adam lr 0.3": lambda params: nn.optim.Adam(params, lr=0.3),
     }
     paths = {}
@@ -699,12 +707,12 @@ CELLS = [
     fig, axes = plt.subplots(1, 2, figsize=(14, 4.2), layout="constrained",
                              gridspec_kw={"width_ratios": [1, 1.2]})
     g1, g2 = np.meshgrid(np.linspace(-4.5, 1.5, 200), np.linspace(-1.6, 1.6, 200))
-    axes[0].contour(g1, g2, 0.5 * (g1**2 + 20 * g2**2), levels=np.geomspace(0.05, 60, 12),
+    axes[0].contour(g1, g2, 0.5 * (g1**2 + 50 * g2**2), levels=np.geomspace(0.05, 80, 12),
                     colors="grey", linewidths=0.6)
     for name, path in paths.items():
         axes[0].plot(path[:, 0], path[:, 1], marker=".", ms=4, lw=1, label=name)
     axes[0].plot(0, 0, "k*", ms=12, label="minimum")
-    axes[0].set(title=r"paths on $\\frac{1}{2}(w_1^2 + 20 w_2^2)$, 40 steps", xlabel="$w_1$",
+    axes[0].set(title=r"paths on $\\frac{1}{2}(w_1^2 + 50 w_2^2)$, 40 steps", xlabel="$w_1$",
                 ylabel="$w_2$")
     axes[0].legend(fontsize=8, loc="lower right")
 
@@ -719,13 +727,17 @@ CELLS = [
     plt.show()
     """),
     md(r"""
-    **Reading.** On the quadratic, SGD's step size is limited by the steep $w_2$ direction
-    (it must stay below $2/20$), so it zig-zags across the valley and crawls along the flat
-    $w_1$ direction; momentum builds up speed along $w_1$ and reaches the minimum far sooner;
-    Adam moves both coordinates at a similar pace regardless of curvature. On the digits,
-    from identical weights and batches, momentum and Adam drive the training loss down much
-    faster than plain SGD at the same learning rate. Learning rates are not comparable
-    across optimizers: each was set to a typical value for it.
+    **Reading.** On the quadratic, SGD's learning rate is capped by the steep $w_2$ direction
+    (above $2/50$ it diverges), so it zig-zags across the valley and crawls along the flat
+    $w_1$ direction, where each step shrinks $w_1$ by only $1 - 0.036$; momentum accumulates
+    speed along $w_1$ and ends about two orders of magnitude lower (values printed above).
+    Adam's first steps have nearly the same size in both coordinates whatever the curvature,
+    so it heads off diagonally, overshoots in $w_1$ and curls back, still circling the minimum
+    after 40 steps at its fixed learning rate. On the
+    digits, from identical weights and identical batches, plain SGD is the slowest; momentum
+    (same learning rate) is the fastest here, and Adam at its default rate $10^{-3}$ lies in
+    between. Learning rates are not comparable across optimizers: each was set to a typical
+    value for it.
     """),
     # ------------------------------------------------------------------------------------------
     md(r"""
@@ -737,7 +749,7 @@ CELLS = [
     Parametrized ones use $\gamma = 0.1$ for leaky ReLU (0.01 is the usual value but invisible
     at this scale), PReLU's initial $\gamma = 0.25$ (learnable), ELU's $\gamma = 1$, and DyT's
     initial $\alpha = 0.5$ (learnable). Maxout is a layer rather than a scalar function: the
-    panel shows one unit with $k = 3$ random affine pieces of a scalar input.
+    panel shows one unit with $k = 3$ affine pieces $w_k x + b_k$ of a scalar input.
     """),
     code("""
     grid = np.linspace(-4, 4, 801)
@@ -753,11 +765,13 @@ CELLS = [
             return f(ag.Tensor(grid)).numpy()
 
 
-    maxout_unit = nn.Maxout(1, 1, k=3, generator=3)
+    maxout_unit = nn.Maxout(1, 1, k=3)
+    maxout_unit.weight.data[:] = [[[-0.8]], [[0.15]], [[0.7]]]  # three pieces, set by hand
+    maxout_unit.bias.data[:] = [[0.0], [0.6], [-0.5]]
     gallery = {
         "sigmoid": [("σ", nn.Sigmoid())],
         "tanh": [("tanh", nn.Tanh())],
-        "hard-logistic (course) vs hardsigmoid (PyTorch)": [
+        "hard-logistic vs PyTorch's hardsigmoid": [
             ("hard-logistic", nn.HardLogistic()), ("hardsigmoid", nn.HardSigmoid())],
         "hard-tanh": [("hard-tanh", nn.HardTanh())],
         "ReLU": [("ReLU", nn.ReLU())],
@@ -786,7 +800,8 @@ CELLS = [
     exact, dexact = value(nn.GELU("none")), derivative(nn.GELU("none"))
     for k, approx in enumerate(["tanh", "sigmoid"]):
         f = nn.GELU(approx)
-        ax.semilogy(grid, np.abs(value(f) - exact) + 1e-18, color=f"C{k + 1}", label=f"{approx}: |f - f_exact|")
+        ax.semilogy(grid, np.abs(value(f) - exact) + 1e-18, color=f"C{k + 1}",
+                    label=f"{approx}: |f - f_exact|")
         ax.semilogy(grid, np.abs(derivative(f) - dexact) + 1e-18, color=f"C{k + 1}", ls="--",
                     label=f"{approx}: |f' - f'_exact|")
     ax.set(title="GELU approximation errors", xlabel="x", ylabel="absolute error", ylim=(1e-8, 1))
@@ -819,9 +834,15 @@ CELLS = [
         "GELU: Φ(x) + x φ(x)": (nn.GELU(), Phi + grid * phi),
     }
     for name, (f, expected) in closed_forms.items():
-        print(f"{name:38s} max |autodiff - closed form| = {np.abs(derivative(f) - expected).max():.1e}")
+        error = np.abs(derivative(f) - expected).max()
+        print(f"{name:38s} max |autodiff - closed form| = {error:.1e}")
     print(f"max σ' on the grid = {derivative(nn.Sigmoid()).max():.4f},"
           f" max tanh' = {derivative(nn.Tanh()).max():.4f}")
+    for approx in ["tanh", "sigmoid"]:
+        f = nn.GELU(approx)
+        print(f"GELU {approx} approximation: max |f - f_exact| = "
+              f"{np.abs(value(f) - exact).max():.1e}, max |f' - f'_exact| = "
+              f"{np.abs(derivative(f) - dexact).max():.1e}")
     """),
     md(r"""
     **Reading.** The saturating functions (sigmoid, tanh, their hard versions) have
@@ -829,9 +850,10 @@ CELLS = [
     $[-2, 2]$ (hard-logistic) or $[-1, 1]$ (hard-tanh). The ReLU family has derivative 1 for
     $x > 0$ and differs only on the negative side: 0 (ReLU: dead units), a small constant
     (leaky, PReLU), or a smooth decay to 0 (ELU). Softplus is a smooth ReLU whose derivative
-    is the sigmoid; swish goes from $x/2$ ($\beta = 0$) to ReLU ($\beta \to \infty$); GELU's
-    two approximations are within about $10^{-3}$ (tanh) and $2 \cdot 10^{-2}$ (sigmoid) of
-    the exact function. ReLU's derivative at 0 is taken as 0. Maxout is convex and piecewise
+    is the sigmoid; swish goes from $x/2$ ($\beta = 0$) to ReLU ($\beta \to \infty$); of
+    GELU's two approximations the tanh one is more than an order of magnitude closer to the
+    exact function than $x\,\sigma(1.702x)$ (errors printed above).
+    ReLU's derivative at 0 is taken as 0. Maxout is convex and piecewise
     linear, its derivative a step function.
     """),
     # ------------------------------------------------------------------------------------------
@@ -881,7 +903,7 @@ CELLS = [
             ax.plot(x_ua, units, color="C0", lw=0.8, alpha=0.6)
             ax.plot([], [], color="C0", lw=0.8, label="$v_j \\\\tanh(w_j x + b_j)$")
         ax.set(title=f"1-{n}-1 tanh network, MSE {ua_mse[n]:.1e}", xlabel="x", ylabel="y")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=7, loc="upper left", framealpha=0.9)
     axes[3].loglog(widths, [ua_mse[n] for n in widths], marker="o")
     axes[3].set(title="fit error vs hidden width", xlabel="hidden units $n$", ylabel="MSE")
     axes[3].set_xticks(widths, [str(n) for n in widths])
@@ -901,23 +923,27 @@ CELLS = [
 
     | phenomenon | what we saw |
     | --- | --- |
-    | XOR | a line cannot separate it; one hidden layer does, with zero errors |
-    | digits | an MLP 64-64-10 classifies the held-out test digits; errors concentrate in a few confusions |
-    | zero / constant init | hidden units stay identical (rank-1 $W^{(1)}$); zero weights never move |
-    | vanishing gradients | deep sigmoid nets lose ~4x gradient per layer ($\sigma' \le 1/4$) and do not train; tanh + Xavier and ReLU + He do |
-    | Xavier vs He | ReLU needs He to keep the activation scale; $N(0, 0.01^2)$ collapses geometrically |
-    | dead ReLUs | too large a learning rate or a negative bias kills units for good (zero gradient) |
-    | regularization | L2, dropout and batch norm shrink the train/validation gap on an over-large net |
-    | optimizers | momentum and Adam beat plain SGD on ill-conditioned problems |
-    | activations | derivatives by autodiff match the closed forms |
-    | universal approximation | wider hidden layers approximate better, until optimization is the limit |
+    | XOR | no line separates it; one hidden layer does, with zero errors |
+    | digits | MLP 64-64-10: test accuracy and confusions computed above |
+    | zero / constant init | hidden units stay identical (rank-1 $W^{(1)}$); zeros never move |
+    | vanishing gradients | sigmoid: ~4x less gradient per layer ($\sigma' \le 1/4$), no training |
+    | Xavier vs He | ReLU needs He to keep its scale; $N(0, 0.01^2)$ collapses geometrically |
+    | dead ReLUs | a too-large learning rate or negative bias kills units for good |
+    | regularization | L2, dropout, batch norm shrink the train/validation gap |
+    | optimizers | momentum and Adam beat plain SGD; momentum cures the zig-zag |
+    | activations | derivatives by autodiff match the closed forms to round-off |
+    | universal approximation | more hidden units fit better, until optimization is the limit |
     """),
 ]
 
 
 def build() -> None:
     nb = nbformat.v4.new_notebook(cells=CELLS)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.metadata["language_info"] = {"name": "python"}
     start = time.perf_counter()
     NotebookClient(
