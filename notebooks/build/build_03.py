@@ -553,10 +553,10 @@ CELLS = [
     md(r"""
     **Reading.** With learning rate 0.1 only the few units that started dead stay so. With
     learning rate 1 the first large steps kill a share of the units for good (the curve
-    only climbs), and with 2 the whole layer dies and the network is stuck at chance. With a
-    bias of $-0.5$, most units are dead before training starts and none revives: their
-    weight gradient is exactly 0, as printed. Cures: a smaller learning rate, He
-    initialization with zero biases, or leaky ReLU/ELU, whose negative side keeps a slope.
+    only climbs), and with 2 practically the whole layer dies and the network is stuck near
+    chance. With a bias of $-0.5$, most units are dead before training starts and none
+    revives: their weight gradient is exactly 0, as printed. Cures: a smaller learning rate,
+    He initialization with zero biases, or leaky ReLU/ELU, whose negative side keeps a slope.
     """),
     # ------------------------------------------------------------------------------------------
     md(r"""
@@ -939,6 +939,8 @@ CELLS = [
 
 def build() -> None:
     nb = nbformat.v4.new_notebook(cells=CELLS)
+    for k, cell in enumerate(nb.cells):  # stable ids: a rebuild changes only what changed
+        cell.id = f"nb03-{k:02d}"
     nb.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",
