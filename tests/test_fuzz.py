@@ -19,6 +19,7 @@ from hypothesis.extra import numpy as hnp
 import autograd_core as ag
 
 DOCUMENTED = (ValueError, TypeError)
+dtypes = st.sampled_from([np.float32, np.float64])
 fuzz = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 shapes = hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=3)
 axis_args = st.one_of(
@@ -54,15 +55,16 @@ def check_gradients(inputs: list[ag.Tensor], out: ag.Tensor) -> None:
 
 @pytest.mark.parametrize("name", ["sum", "mean", "max", "min", "logsumexp", "var", "std"])
 @fuzz
-@given(shape=shapes, axis=axis_args, keepdims=st.booleans())
+@given(shape=shapes, axis=axis_args, keepdims=st.booleans(), dtype=dtypes)
 def test_reductions_agree_with_numpy_or_raise_a_documented_error(
-    name: str, shape: tuple[int, ...], axis: Any, keepdims: bool
+    name: str, shape: tuple[int, ...], axis: Any, keepdims: bool, dtype: Any
 ) -> None:
-    data = np.arange(float(np.prod(shape))).reshape(shape)
+    data = np.arange(float(np.prod(shape))).reshape(shape).astype(dtype)
     x = ag.Tensor(data, requires_grad=True)
     ours = outcome(lambda: getattr(x, name)(axis=axis, keepdims=keepdims))
     if ours is None:
         return
+    assert ours.dtype == dtype
     numpy_name = "amax" if name == "logsumexp" else name
     expected = numpy_outcome(lambda: getattr(np, numpy_name)(data, axis=axis, keepdims=keepdims))
     if expected is not None:
@@ -72,18 +74,21 @@ def test_reductions_agree_with_numpy_or_raise_a_documented_error(
 
 @pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "maximum", "minimum", "matmul"])
 @fuzz
-@given(shape_a=shapes, shape_b=shapes)
+@given(shape_a=shapes, shape_b=shapes, dtype=dtypes, scalar=st.booleans())
 def test_binary_ops_broadcast_like_numpy_or_raise(
-    op: str, shape_a: tuple[int, ...], shape_b: tuple[int, ...]
+    op: str, shape_a: tuple[int, ...], shape_b: tuple[int, ...], dtype: Any, scalar: bool
 ) -> None:
-    a = ag.Tensor(np.full(shape_a, 1.5), requires_grad=True)
-    b = ag.Tensor(np.full(shape_b, 2.0), requires_grad=True)
+    a = ag.Tensor(np.full(shape_a, 1.5, dtype=dtype), requires_grad=True)
+    b = ag.Tensor(np.full(shape_b, 2.0, dtype=dtype), requires_grad=True)
+    if scalar and op != "matmul":  # a Python scalar never changes the dtype
+        with_scalar = getattr(ag, op)(a, 3.0)
+        assert with_scalar.dtype == dtype and with_scalar.shape == shape_a
     ours = outcome(lambda: getattr(ag, op)(a, b))
     numpy_op = {"sub": np.subtract, "mul": np.multiply, "div": np.divide}.get(op) or getattr(np, op)
     expected = numpy_outcome(lambda: numpy_op(a.data, b.data))
     assert (ours is None) == (expected is None)
     if ours is not None:
-        assert ours.shape == np.shape(expected)
+        assert ours.shape == np.shape(expected) and ours.dtype == dtype
         check_gradients([a, b], ours)
 
 
