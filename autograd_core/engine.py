@@ -481,11 +481,11 @@ def _backpropagate(
     """The reverse sweep: visit nodes from the newest down, apply each input's VJP rule.
 
     Pending nodes wait in a heap keyed by creation sequence; the newest pending node has
-    received every contribution (all its consumers are newer), so it is ready (a chain skips
-    the heap: a lone pending node is the newest). No separate
-    topological sort, no recursion. With `capture` None, leaf gradients accumulate into
-    `.grad`; otherwise the gradients of the keys of `capture` (nodes or leaves) are stored
-    there and `.grad` is left alone. Unless `retain_graph`, each node is freed once used.
+    received every contribution (all its consumers are newer), so it is ready. No separate
+    topological sort, no recursion; a chain skips the heap (a lone pending node is the
+    newest). With `capture` None, leaf gradients accumulate into `.grad`; otherwise the
+    gradients of the keys of `capture` (nodes or leaves) are stored there and `.grad` is left
+    alone. Unless `retain_graph`, each node is freed once used.
     """
     from autograd_core.ops import sum_to
 
