@@ -27,8 +27,14 @@ def code(text: str) -> nbformat.NotebookNode:
 
 
 def build(name: str, cells: list[nbformat.NotebookNode]) -> None:
-    """Execute the cells in a fresh kernel with cwd = notebooks/ and save `name` with outputs."""
+    """Execute the cells in a fresh kernel with cwd = notebooks/ and save `name` with outputs.
+
+    Cell ids are derived from the notebook's number and the cell's position, so a rebuild
+    changes only what changed.
+    """
     nb = nbformat.v4.new_notebook(cells=cells)
+    for k, cell in enumerate(nb.cells):
+        cell.id = f"nb{name[:2]}-{k:02d}"
     nb.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",

@@ -11,28 +11,7 @@ The cells are assembled with nbformat, executed in a fresh kernel with cwd = not
 
 from __future__ import annotations
 
-import pathlib
-import sys
-import textwrap
-import time
-
-import nbformat
-from nbclient import NotebookClient
-
-NOTEBOOKS = pathlib.Path(__file__).resolve().parent.parent
-NAME = "03_training_feedforward_networks.ipynb"
-TIMEOUT = 300  # seconds per cell
-
-
-def md(text: str) -> nbformat.NotebookNode:
-    """A markdown cell (dedented, stripped)."""
-    return nbformat.v4.new_markdown_cell(textwrap.dedent(text).strip())
-
-
-def code(text: str) -> nbformat.NotebookNode:
-    """A code cell (dedented, stripped)."""
-    return nbformat.v4.new_code_cell(textwrap.dedent(text).strip())
-
+from _common import build, code, md
 
 CELLS = [
     # ------------------------------------------------------------------------------------------
@@ -937,24 +916,5 @@ CELLS = [
 ]
 
 
-def build() -> None:
-    nb = nbformat.v4.new_notebook(cells=CELLS)
-    for k, cell in enumerate(nb.cells):  # stable ids: a rebuild changes only what changed
-        cell.id = f"nb03-{k:02d}"
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.metadata["language_info"] = {"name": "python"}
-    start = time.perf_counter()
-    NotebookClient(
-        nb, timeout=TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
-    ).execute()
-    path = NOTEBOOKS / NAME
-    nbformat.write(nb, path)
-    print(f"wrote {path} (executed in {time.perf_counter() - start:.1f} s)", file=sys.stderr)
-
-
 if __name__ == "__main__":
-    build()
+    build("03_training_feedforward_networks.ipynb", CELLS)
