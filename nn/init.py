@@ -140,6 +140,11 @@ def xavier_normal_(
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
 
 
+def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str) -> float:
+    """He et al. (2015): std = gain / sqrt(fan), fan_in or fan_out as `mode` says."""
+    return calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
+
+
 def kaiming_uniform_(
     tensor: Tensor,
     a: float = 0.0,
@@ -151,8 +156,7 @@ def kaiming_uniform_(
 
     PyTorch's Linear uses a = sqrt(5), which gives b = 1 / sqrt(fan_in).
     """
-    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
-    bound = math.sqrt(3.0) * std
+    bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
     return uniform_(tensor, -bound, bound, generator)
 
 
@@ -164,5 +168,4 @@ def kaiming_normal_(
     generator: np.random.Generator | None = None,
 ) -> Tensor:
     """N(0, std^2), std = gain / sqrt(fan); for ReLU, std = sqrt(2 / fan_in)."""
-    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
-    return normal_(tensor, 0.0, std, generator)
+    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator)

@@ -8,6 +8,7 @@ y int64 (n,); the same seed gives the same data.
 from __future__ import annotations
 
 from importlib import resources
+from typing import Any
 
 import numpy as np
 
@@ -59,17 +60,23 @@ def make_moons(
     n_out = n_samples // 2
     n_in = n_samples - n_out
     t_out, t_in = np.linspace(0, np.pi, n_out), np.linspace(0, np.pi, n_in)
-    X = np.concatenate(
-        [
-            np.stack([np.cos(t_out), np.sin(t_out)], axis=1),
-            np.stack([1 - np.cos(t_in), 0.5 - np.sin(t_in)], axis=1),
-        ]
+    return _two_classes(
+        np.stack([np.cos(t_out), np.sin(t_out)], axis=1),
+        np.stack([1 - np.cos(t_in), 0.5 - np.sin(t_in)], axis=1),
+        noise,
+        seed,
     )
-    y = np.concatenate([np.zeros(n_out, np.int64), np.ones(n_in, np.int64)])
+
+
+def _two_classes(
+    class_0: np.ndarray, class_1: np.ndarray, noise: float, seed: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """Points of two classes as (X, y), shuffled, plus Gaussian noise of std `noise`."""
+    X = np.concatenate([class_0, class_1])
+    y = np.concatenate([np.zeros(len(class_0), np.int64), np.ones(len(class_1), np.int64)])
     rng = _rng(seed)
-    order = rng.permutation(n_samples)
-    X = X[order] + noise * rng.standard_normal((n_samples, 2))
-    return X, y[order]
+    order = rng.permutation(len(y))
+    return X[order] + noise * rng.standard_normal(X.shape), y[order]
 
 
 def make_circles(
@@ -87,17 +94,12 @@ def make_circles(
     n_in = n_samples - n_out
     t_out = np.linspace(0, 2 * np.pi, n_out, endpoint=False)
     t_in = np.linspace(0, 2 * np.pi, n_in, endpoint=False)
-    X = np.concatenate(
-        [
-            np.stack([np.cos(t_out), np.sin(t_out)], axis=1),
-            factor * np.stack([np.cos(t_in), np.sin(t_in)], axis=1),
-        ]
+    return _two_classes(
+        np.stack([np.cos(t_out), np.sin(t_out)], axis=1),
+        factor * np.stack([np.cos(t_in), np.sin(t_in)], axis=1),
+        noise,
+        seed,
     )
-    y = np.concatenate([np.zeros(n_out, np.int64), np.ones(n_in, np.int64)])
-    rng = _rng(seed)
-    order = rng.permutation(n_samples)
-    X = X[order] + noise * rng.standard_normal((n_samples, 2))
-    return X, y[order]
 
 
 def make_spirals(
