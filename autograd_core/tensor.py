@@ -181,13 +181,13 @@ class Tensor:
         """The same data, cut from the graph (shares memory, as in PyTorch)."""
         return Tensor._wrap(self.data)
 
-    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+    def requires_grad_(self, flag: bool = True) -> Tensor:
         """Set `requires_grad` on a leaf, in place; returns self."""
-        if self._node is not None and not requires_grad:
+        if self._node is not None and not flag:
             raise RuntimeError("requires_grad_(False) on a non-leaf tensor: use detach()")
-        if requires_grad and self.dtype.kind != "f":
+        if flag and self.dtype.kind != "f":
             raise TypeError(f"only floating tensors can require grad, this one is {self.dtype}")
-        self.requires_grad = bool(requires_grad)
+        self.requires_grad = bool(flag)
         return self
 
     def retain_grad(self) -> None:

@@ -30,6 +30,7 @@ def test_attributes_follow_pytorch() -> None:
     assert t.numpy() is t.data and np.asarray(t).shape == (2, 3)
     assert ag.Tensor([[4.0]]).item() == 4.0
     assert t.requires_grad_(False) is t and not t.requires_grad
+    assert t.requires_grad_(flag=True).requires_grad  # API.md's keyword
 
 
 def test_repr_shows_values_and_grad_fn() -> None:
