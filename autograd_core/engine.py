@@ -232,11 +232,17 @@ class Node:
     it. It holds no reference to its output tensor (weakly, only for `retain_grad`).
     `out_meta` keeps the output's (shape, dtype) once backward has freed its tensors, so a
     freed graph still draws with shapes.
+
+    One or two inputs (nearly every op) are kept in slots rather than in a tuple: a live graph
+    then holds two objects the cyclic garbage collector tracks per op (tensor and node)
+    instead of three, and the collector's cost grows with that count.
     """
 
     __slots__ = (
         "prim",
-        "inputs",
+        "_first",
+        "_second",
+        "_more",
         "params",
         "out_data",
         "out_tangents",
@@ -257,7 +263,11 @@ class Node:
         out_data: np.ndarray | None,
     ) -> None:
         self.prim = prim
-        self.inputs = inputs
+        if len(inputs) == 2:  # the common case, without the property's checks
+            self._first, self._second = inputs
+            self._more: tuple[Any, ...] | None = None
+        else:
+            self.inputs = inputs
         self.params = params
         self.out_data = out_data
         self.out_tangents: dict[int, Tensor] | None = None
@@ -273,6 +283,27 @@ class Node:
         self.versions: tuple[int, ...] | None = None
         if STATE.mutations:
             self.versions = tuple(getattr(x, "_version", 0) for x in inputs)
+
+    @property
+    def inputs(self) -> tuple[Any, ...]:
+        """The op's inputs: tensors (nodes, once backward freed them) or constants."""
+        more = self._more
+        if more is not None:
+            return more
+        second = self._second
+        if second is _ABSENT:
+            return (self._first,)
+        return (self._first, second)
+
+    @inputs.setter
+    def inputs(self, inputs: tuple[Any, ...]) -> None:
+        if 1 <= len(inputs) <= 2:
+            self._first = inputs[0]
+            self._second = inputs[1] if len(inputs) == 2 else _ABSENT
+            self._more = None
+        else:
+            self._first = self._second = _ABSENT
+            self._more = inputs
 
     def name(self) -> str:
         return self.prim.name
@@ -294,6 +325,7 @@ class Node:
 
 
 _SEQUENCE = itertools.count()
+_ABSENT: Any = object()  # marks an unused input slot of a Node
 _TENSOR: Any = None  # the Tensor class and its fast constructor, set by tensor.py
 _wrap: Any = None
 
@@ -546,7 +578,11 @@ def _backpropagate(
                 kept = node.retained()
                 if kept is not None:
                     _accumulate_leaf(kept, g, create_graph, stored)
-            prim, inputs, params = node.prim, node.inputs, node.params
+            prim, params = node.prim, node.params
+            inputs = node._more  # node.inputs, read from the slots directly: hot path
+            if inputs is None:
+                second = node._second
+                inputs = (node._first,) if second is _ABSENT else (node._first, second)
             if STATE.mutations:
                 _check_versions(node)
             out = None
