@@ -224,31 +224,28 @@ class Tensor:
         engine.STATE.mutations += 1
         return self
 
-    def _operand_data(self, other: Any) -> Any:
-        return other.data if isinstance(other, Tensor) else other
-
     def add_(self, other: Any) -> Tensor:
         """self += other, in place."""
         return self._modify_in_place(
-            "add_", lambda: np.add(self.data, self._operand_data(other), out=self.data)
+            "add_", lambda: np.add(self.data, _ops._data(other), out=self.data)
         )
 
     def sub_(self, other: Any) -> Tensor:
         """self -= other, in place."""
         return self._modify_in_place(
-            "sub_", lambda: np.subtract(self.data, self._operand_data(other), out=self.data)
+            "sub_", lambda: np.subtract(self.data, _ops._data(other), out=self.data)
         )
 
     def mul_(self, other: Any) -> Tensor:
         """self *= other, in place."""
         return self._modify_in_place(
-            "mul_", lambda: np.multiply(self.data, self._operand_data(other), out=self.data)
+            "mul_", lambda: np.multiply(self.data, _ops._data(other), out=self.data)
         )
 
     def div_(self, other: Any) -> Tensor:
         """self /= other, in place."""
         return self._modify_in_place(
-            "div_", lambda: np.divide(self.data, self._operand_data(other), out=self.data)
+            "div_", lambda: np.divide(self.data, _ops._data(other), out=self.data)
         )
 
     def fill_(self, value: float) -> Tensor:
@@ -261,13 +258,11 @@ class Tensor:
 
     def copy_(self, source: Any) -> Tensor:
         """Copy `source` (broadcast to this shape) into this tensor, in place."""
-        return self._modify_in_place(
-            "copy_", lambda: np.copyto(self.data, self._operand_data(source))
-        )
+        return self._modify_in_place("copy_", lambda: np.copyto(self.data, _ops._data(source)))
 
     def __setitem__(self, index: Any, value: Any) -> None:
         def assign() -> None:
-            self.data[_ops._index_arg(index)] = self._operand_data(value)
+            self.data[_ops._index_arg(index)] = _ops._data(value)
 
         self._modify_in_place("__setitem__", assign)
 
