@@ -8,7 +8,9 @@ graph has no reference cycles and dies with its last output.
 
 Rules are written with Tensor operations, so running them with recording switched on
 (`create_graph=True`) differentiates the backward pass itself: higher order comes for free.
-Broadcasting is undone here, once (`sum_to`), never inside a rule.
+A backward pass that nothing differentiates (the usual training step) passes plain arrays
+instead and runs a primitive's `numpy_vjps` where it has them: the same rules without a
+Tensor per step. Broadcasting is undone here, once (`sum_to`), never inside a rule.
 """
 
 from __future__ import annotations
@@ -104,12 +106,6 @@ def is_grad_enabled() -> bool:
     return STATE.grad_enabled
 
 
-def differentiating() -> bool:
-    """Whether what is computed now may itself be differentiated (reverse ops are recorded
-    or a forward-mode level is active). Rules may take a plain-numpy path when it is not."""
-    return STATE.grad_enabled or STATE.max_level > 0
-
-
 class module_scope:  # noqa: N801 - used like a function, as contextlib's managers are
     """Tag every node created inside with the stack of enclosing modules (outermost first).
 
@@ -136,6 +132,7 @@ class module_scope:  # noqa: N801 - used like a function, as contextlib's manage
 # --------------------------------------------------------------------------------------------
 
 Rule = Callable[..., "Tensor"]
+NumpyRule = Callable[..., np.ndarray]
 
 PRIMITIVES: dict[str, Primitive] = {}
 """Every registered primitive by name: what tests, docs, checking and drawing iterate over."""
@@ -164,9 +161,15 @@ class Primitive:
     tensor (only when `save_output=True`, else None) and `inputs` the op's inputs as given
     (tensors, or Python scalars for constants). A rule may be None: the op is then not
     differentiable in that input for that mode, and asking for it raises a clear error.
+
+    `numpy_vjps` optionally restates the VJP rules on plain arrays, `rule(g, out, *arrays,
+    **params)` with `out` the saved output array. A backward pass that is not itself
+    differentiated (no `create_graph`, no forward-mode level) uses them: no Tensor is built
+    per rule, which is most of the cost of a small op. The Tensor rules stay the definition
+    (higher order uses them); tests check that both agree for every primitive.
     """
 
-    __slots__ = ("name", "forward", "vjps", "jvps", "save_output", "doc")
+    __slots__ = ("name", "forward", "vjps", "jvps", "save_output", "doc", "numpy_vjps")
 
     def __init__(
         self,
@@ -176,6 +179,7 @@ class Primitive:
         jvps: Sequence[Rule | None] | _EachInput | None,
         save_output: bool = False,
         doc: str = "",
+        numpy_vjps: Sequence[NumpyRule | None] | None = None,
     ) -> None:
         self.name = name
         self.forward = forward
@@ -183,6 +187,7 @@ class Primitive:
         self.jvps = jvps
         self.save_output = save_output
         self.doc = doc
+        self.numpy_vjps = numpy_vjps
 
     def __call__(self, *inputs: Any, **params: Any) -> Tensor:
         return apply(self, *inputs, **params)
@@ -485,12 +490,15 @@ def grad(
     for x in ins:
         if not x.requires_grad:
             raise RuntimeError("grad(): one of the inputs does not require grad")
-    capture: dict[Any, Tensor | None] = {_capture_key(x): None for x in ins}
+    capture: dict[Any, Any] = {_capture_key(x): None for x in ins}
     pairs = [
         (out, _seed_gradient(out, w, create_graph)) for out, w in zip(outs, weights, strict=True)
     ]
     _backpropagate(pairs, retain_graph, create_graph, capture)
-    results = tuple(capture[_capture_key(x)] for x in ins)
+    results = tuple(
+        _wrap(g) if isinstance(g, np.ndarray) else g  # a plain sweep captures arrays
+        for g in (capture[_capture_key(x)] for x in ins)
+    )
     if not allow_unused and any(r is None for r in results):
         raise RuntimeError(
             "grad(): one of the inputs was not used to compute the outputs; "
@@ -508,7 +516,7 @@ def _backpropagate(
     pairs: list[tuple[Tensor, Tensor]],
     retain_graph: bool,
     create_graph: bool,
-    capture: dict[Any, Tensor | None] | None,
+    capture: dict[Any, Any] | None,
 ) -> None:
     """The reverse sweep: visit nodes from the newest down, apply each input's VJP rule.
 
@@ -518,19 +526,28 @@ def _backpropagate(
     newest). With `capture` None, leaf gradients accumulate into `.grad`; otherwise the
     gradients of the keys of `capture` (nodes or leaves) are stored there and `.grad` is left
     alone. Unless `retain_graph`, each node is freed once used.
+
+    When nothing differentiates the sweep itself (no `create_graph`, no forward-mode level),
+    gradients travel as plain arrays and primitives' `numpy_vjps` run where they exist;
+    `capture` then receives arrays. Otherwise gradients are Tensors and every rule records.
     """
-    from autograd_core.ops import sum_to
+    from autograd_core.ops import _sum_to_forward, sum_to
 
     tensor_type = _TENSOR
-    grads: dict[Node, Tensor] = {}
+    plain = not create_graph and not STATE.max_level  # gradients as arrays
+    unbroadcast: Any = _sum_to_forward if plain else sum_to
+    grads: dict[Node, Any] = {}
     pending: list[tuple[int, Node]] = []
     stored: set[int] = set()
     push, pop = heapq.heappush, heapq.heappop
     anomaly = STATE.anomaly  # checked per rule below, not per op inside the rules
 
-    def deliver_to_leaf(x: Tensor, g: Tensor) -> None:
+    def deliver_to_leaf(x: Tensor, g: Any) -> None:
         if capture is None:
-            _accumulate_leaf(x, g, create_graph, stored)
+            if plain:
+                _accumulate_leaf_array(x, g, stored)
+            else:
+                _accumulate_leaf(x, g, create_graph, stored)
         elif x in capture:
             previous = capture[x]
             capture[x] = g if previous is None else previous + g
@@ -543,7 +560,8 @@ def _backpropagate(
     # write these computations; detect_anomaly() is how to find such values.
     quiet = np.errstate(divide="ignore", invalid="ignore", over="ignore")
     with _grad_mode(create_graph), _Switch("anomaly", False), quiet:
-        for root, seed in pairs:  # (delivery to a node is inlined here and below: hot path)
+        for root, seed_tensor in pairs:  # (delivery to a node is inlined here and below)
+            seed: Any = seed_tensor.data if plain else seed_tensor
             node = root._node
             if node is None:
                 deliver_to_leaf(root, seed)
@@ -577,21 +595,27 @@ def _backpropagate(
             elif node.retained is not None:
                 kept = node.retained()
                 if kept is not None:
-                    _accumulate_leaf(kept, g, create_graph, stored)
+                    deliver_to_leaf(kept, g)
             prim, params = node.prim, node.params
-            inputs = node._more  # node.inputs, read from the slots directly: hot path
-            if inputs is None:
-                second = node._second
-                inputs = (node._first,) if second is _ABSENT else (node._first, second)
+            more = node._more  # node.inputs, read from the slots directly: hot path
+            if more is None:
+                first, second = node._first, node._second
+                inputs = (first,) if second is _ABSENT else (first, second)
+            else:
+                inputs = more
             if STATE.mutations:
                 _check_versions(node)
-            out = None
-            if prim.save_output:
-                out = _wrap(node.out_data)
-                out._tangents = node.out_tangents
-                if create_graph:
-                    out._node, out.requires_grad = node, True
-            vjps = prim.vjps
+            fast = prim.numpy_vjps if plain else None
+            if fast is None:
+                arrays = inputs
+            elif more is None:  # unrolled for one or two inputs (a comprehension is a call)
+                a = first.data if isinstance(first, tensor_type) else first
+                if second is _ABSENT:
+                    arrays = (a,)
+                else:
+                    arrays = (a, second.data if isinstance(second, tensor_type) else second)
+            else:
+                arrays = tuple(x.data if isinstance(x, tensor_type) else x for x in inputs)
             structure = []  # the inputs as a freed node keeps them: nodes for results
             for argnum, x in enumerate(inputs):
                 if not isinstance(x, tensor_type):
@@ -605,12 +629,13 @@ def _backpropagate(
                     parent.out_meta = (x.data.shape, x.data.dtype)
                 if not x.requires_grad:
                     continue
-                rule = vjps[argnum] if vjps is not None and argnum < len(vjps) else None
-                if rule is None:
-                    rule = prim.vjp_rule(argnum)  # raises, naming the op and the input
-                gx = rule(g, out, *inputs, **params)
-                if gx.data.shape != x.data.shape:
-                    gx = sum_to(gx, x.data.shape)
+                rule = fast[argnum] if fast is not None else None
+                if rule is not None:
+                    gx = rule(g, node.out_data, *arrays, **params)
+                else:
+                    gx = _run_tensor_rule(node, argnum, g, inputs, plain)
+                if gx.shape != x.data.shape:
+                    gx = unbroadcast(gx, x.data.shape)
                 if anomaly:
                     _check_backward(node, argnum, gx)
                 if parent is None:
@@ -630,7 +655,30 @@ def _backpropagate(
                 node.freed = True
                 node.out_data = None
                 node.out_tangents = None
-                node.inputs = tuple(structure)
+                if more is None:  # the `inputs` setter, inlined
+                    node._first = structure[0]
+                    if second is not _ABSENT:
+                        node._second = structure[1]
+                else:
+                    node._more = tuple(structure)
+
+
+def _run_tensor_rule(node: Node, argnum: int, g: Any, inputs: tuple[Any, ...], plain: bool) -> Any:
+    """Apply a primitive's Tensor VJP rule; with `plain`, `g` and the result are arrays."""
+    prim = node.prim
+    vjps = prim.vjps
+    rule = vjps[argnum] if vjps is not None and argnum < len(vjps) else None
+    if rule is None:
+        rule = prim.vjp_rule(argnum)  # raises, naming the op and the input
+    out = None
+    if prim.save_output:
+        out = _wrap(node.out_data)
+        out._tangents = node.out_tangents
+        if STATE.grad_enabled:  # create_graph: the rule's ops link to this node
+            out._node, out.requires_grad = node, True
+    if plain:
+        return rule(_wrap(g), out, *inputs, **node.params).data
+    return rule(g, out, *inputs, **node.params)
 
 
 def _leading_to(order: list[Node], capture: dict[Any, Tensor | None]) -> set[Node]:
@@ -680,21 +728,32 @@ def _seed_gradient(root: Tensor, gradient: Any, create_graph: bool) -> Tensor:
 
 
 def _accumulate_leaf(leaf: Tensor, g: Tensor, create_graph: bool, stored: set[int]) -> None:
-    """Add `g` into `leaf.grad`; a stored gradient never shares memory with another one."""
+    """Add the Tensor `g` into `leaf.grad`; a stored gradient never shares memory with
+    another one."""
     if g.dtype != leaf.dtype:
         g = g.astype(leaf.dtype)
     if not create_graph:
-        data = g.data
-        if data.base is not None or not data.flags.writeable or id(data) in stored:
-            data = data.copy()
-        stored.add(id(data))
-        g = _TENSOR._wrap(data)  # type: ignore[union-attr]
-    if leaf.grad is None:
+        _accumulate_leaf_array(leaf, g.data, stored)
+    elif leaf.grad is None:
         leaf.grad = g
     else:
-        with _grad_mode(create_graph):
+        with _grad_mode(True):
             leaf.grad = leaf.grad + g
-        stored.add(id(leaf.grad.data))
+
+
+def _accumulate_leaf_array(leaf: Tensor, g: np.ndarray, stored: set[int]) -> None:
+    """Add the array `g` into `leaf.grad`, in the leaf's dtype. The stored array is always
+    one this sweep owns (never a view, a rule's shared result or another leaf's)."""
+    dtype = leaf.data.dtype
+    if leaf.grad is not None:
+        total = leaf.grad.data + g
+        g = total if total.dtype == dtype else total.astype(dtype)
+    elif g.dtype != dtype:
+        g = g.astype(dtype)
+    elif g.base is not None or not g.flags.writeable or id(g) in stored:
+        g = g.copy()
+    stored.add(id(g))
+    leaf.grad = _wrap(g)
 
 
 # --------------------------------------------------------------------------------------------
@@ -763,9 +822,9 @@ def _check_forward(prim: Primitive, arrays: Sequence[Any], out: Tensor) -> None:
     )
 
 
-def _check_backward(node: Node, argnum: int, gradient: Tensor) -> None:
-    """Backward half of detect_anomaly: a VJP rule that returns NaN/inf."""
-    kind = _nonfinite_kind(gradient.data)
+def _check_backward(node: Node, argnum: int, gradient: Any) -> None:
+    """Backward half of detect_anomaly: a VJP rule that returns NaN/inf (array or Tensor)."""
+    kind = _nonfinite_kind(gradient.data if _is_tensor(gradient) else gradient)
     if kind is not None:
         origin = _ORIGINS.get(node, "<created outside detect_anomaly()>")
         raise FloatingPointError(

@@ -7,6 +7,8 @@ VJP (applied to a cotangent) and the JVP (applied to a tangent); the engine sums
 its input's shape and broadcasts a JVP to the output's shape.
 
 Rule signature: `rule(g, out, *inputs, **params)`; `out` is None unless `save_output=True`.
+Hot primitives also restate their VJPs on arrays (`numpy_vjps`, the same formulas in numpy)
+for backward passes that are not themselves differentiated; tests check the two agree.
 The public functions at the bottom turn user arguments (scalars, arrays, tensors) into
 operands and call the primitives.
 """
@@ -21,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd_core.engine import Primitive, apply, differentiating, each_input, register
+from autograd_core.engine import Primitive, apply, each_input, register
 from autograd_core.tensor import Tensor
 
 Axis = int | tuple[int, ...] | None
@@ -84,36 +86,66 @@ def _broadcast_unchecked(x: Tensor, shape: tuple[int, ...]) -> Tensor:
 
 
 def _unary(
-    name: str, forward: Any, rule: Any, save_output: bool = False, doc: str = ""
+    name: str,
+    forward: Any,
+    rule: Any,
+    save_output: bool = False,
+    doc: str = "",
+    numpy_rule: Any = None,
 ) -> Primitive:
     """An elementwise op of one input: the same rule is its VJP and its JVP."""
-    return register(Primitive(name, forward, (rule,), (rule,), save_output, doc))
+    numpy_vjps = None if numpy_rule is None else (numpy_rule,)
+    return register(Primitive(name, forward, (rule,), (rule,), save_output, doc, numpy_vjps))
 
 
 def _binary(
-    name: str, forward: Any, rule_a: Any, rule_b: Any, save_output: bool = False, doc: str = ""
+    name: str,
+    forward: Any,
+    rule_a: Any,
+    rule_b: Any,
+    save_output: bool = False,
+    doc: str = "",
+    numpy_rules: tuple[Any, Any] | None = None,
 ) -> Primitive:
     """An elementwise broadcasting op of two inputs: rules serve as VJP and JVP."""
     rules = (rule_a, rule_b)
-    return register(Primitive(name, forward, rules, rules, save_output, doc))
+    return register(Primitive(name, forward, rules, rules, save_output, doc, numpy_rules))
 
 
 # --------------------------------------------------------------------------------------------
 # Elementwise primitives.
 # --------------------------------------------------------------------------------------------
 
-NEG = _unary("neg", np.negative, lambda g, out, x: neg(g), doc="-x; d/dx = -1")
+NEG = _unary(
+    "neg",
+    np.negative,
+    lambda g, out, x: neg(g),
+    doc="-x; d/dx = -1",
+    numpy_rule=lambda g, out, x: -g,
+)
+
+
+def _identity_rule(g: Any, out: Any, *inputs: Any, **params: Any) -> Any:
+    """The cotangent passes through unchanged (the engine sums it to the input's shape)."""
+    return g
+
 
 ADD = _binary(
-    "add", np.add, lambda g, out, a, b: g, lambda g, out, a, b: g, doc="a + b; d/da = d/db = 1"
+    "add",
+    np.add,
+    _identity_rule,
+    _identity_rule,
+    doc="a + b; d/da = d/db = 1",
+    numpy_rules=(_identity_rule, _identity_rule),
 )
 
 SUB = _binary(
     "sub",
     np.subtract,
-    lambda g, out, a, b: g,
+    _identity_rule,
     lambda g, out, a, b: neg(g),
     doc="a - b; d/da = 1, d/db = -1",
+    numpy_rules=(_identity_rule, lambda g, out, a, b: -g),
 )
 
 MUL = _binary(
@@ -122,6 +154,7 @@ MUL = _binary(
     lambda g, out, a, b: g * b,
     lambda g, out, a, b: g * a,
     doc="a * b; d/da = b, d/db = a",
+    numpy_rules=(lambda g, out, a, b: g * b, lambda g, out, a, b: g * a),
 )
 
 DIV = _binary(
@@ -131,6 +164,7 @@ DIV = _binary(
     lambda g, out, a, b: neg(g * out) / b,
     save_output=True,
     doc="a / b; d/da = 1/b, d/db = -a/b^2 = -out/b",
+    numpy_rules=(lambda g, out, a, b: g / b, lambda g, out, a, b: -(g * out) / b),
 )
 
 
@@ -191,10 +225,21 @@ WHERE = register(
 )
 
 EXP = _unary(
-    "exp", _quiet(np.exp), lambda g, out, x: g * out, save_output=True, doc="d/dx exp(x) = exp(x)"
+    "exp",
+    _quiet(np.exp),
+    lambda g, out, x: g * out,
+    save_output=True,
+    doc="d/dx exp(x) = exp(x)",
+    numpy_rule=lambda g, out, x: g * out,
 )
 
-LOG = _unary("log", _quiet(np.log), lambda g, out, x: g / x, doc="d/dx log(x) = 1/x")
+LOG = _unary(
+    "log",
+    _quiet(np.log),
+    lambda g, out, x: g / x,
+    doc="d/dx log(x) = 1/x",
+    numpy_rule=lambda g, out, x: g / x,
+)
 
 SQRT = _unary(
     "sqrt",
@@ -202,6 +247,7 @@ SQRT = _unary(
     lambda g, out, x: g / (out * 2.0),
     save_output=True,
     doc="d/dx sqrt(x) = 1/(2 sqrt(x)); inf at 0",
+    numpy_rule=lambda g, out, x: g / (out * 2.0),
 )
 
 ABS = _unary(
@@ -221,6 +267,7 @@ TANH = _unary(
     lambda g, out, x: g * (1.0 - out * out),
     save_output=True,
     doc="d/dx tanh(x) = 1 - tanh(x)^2",
+    numpy_rule=lambda g, out, x: g * (1.0 - out * out),
 )
 
 
@@ -236,6 +283,7 @@ SIGMOID = _unary(
     lambda g, out, x: g * (out * (1.0 - out)),
     save_output=True,
     doc="d/dx sigmoid(x) = sigmoid(x) (1 - sigmoid(x))",
+    numpy_rule=lambda g, out, x: g * (out * (1.0 - out)),
 )
 
 RELU = _unary(
@@ -243,6 +291,7 @@ RELU = _unary(
     lambda x: np.maximum(x, 0.0),
     lambda g, out, x: _scaled(g, x.data > 0),
     doc="max(x, 0); d/dx = 1 where x > 0, else 0 (relu'(0) = 0)",
+    numpy_rule=lambda g, out, x: g * (x > 0),
 )
 
 
@@ -346,6 +395,11 @@ SUM = register(
         ),
         (lambda t, out, x, axis, keepdims: sum(t, axis, keepdims),),
         doc="sum over axis; d/dx_i = 1: the cotangent is broadcast back",
+        numpy_vjps=(
+            lambda g, out, x, axis, keepdims: _broadcast_to_forward(
+                g if keepdims else g.reshape(_keepdims_shape(x.shape, axis)), x.shape
+            ),
+        ),
     )
 )
 
@@ -360,6 +414,13 @@ MEAN = register(
         ),
         (lambda t, out, x, axis, keepdims: mean(t, axis, keepdims),),
         doc="mean over axis; d/dx_i = 1/n: the cotangent is broadcast back, divided by n",
+        numpy_vjps=(
+            lambda g, out, x, axis, keepdims: _broadcast_to_forward(
+                (g if keepdims else g.reshape(_keepdims_shape(x.shape, axis)))
+                * (1.0 / builtins.max(x.size if axis is None else _count_axes(x.shape, axis), 1)),
+                x.shape,
+            ),
+        ),
     )
 )
 
@@ -447,6 +508,7 @@ SOFTMAX = register(
         (_softmax_rule,),
         save_output=True,
         doc="s = exp(x) / sum(exp(x)) along axis, stable; Jacobian diag(s) - s s^T",
+        numpy_vjps=(lambda g, out, x, axis: out * (g - (g * out).sum(axis=axis, keepdims=True)),),
     )
 )
 
@@ -464,6 +526,7 @@ LOG_SOFTMAX = register(
         (lambda t, out, x, axis: t - sum(exp(out) * t, axis, keepdims=True),),
         save_output=True,
         doc="x - logsumexp(x) along axis; Jacobian I - 1 softmax^T",
+        numpy_vjps=(lambda g, out, x, axis: g - np.exp(out) * g.sum(axis=axis, keepdims=True),),
     )
 )
 
@@ -478,6 +541,7 @@ RESHAPE = register(
         (lambda g, out, x, shape: _reshape_unchecked(g, x.shape),),
         (lambda t, out, x, shape: reshape(t, shape),),
         doc="same elements, new shape; the cotangent is reshaped back",
+        numpy_vjps=(lambda g, out, x, shape: g.reshape(x.shape),),
     )
 )
 
@@ -488,6 +552,7 @@ TRANSPOSE = register(
         (lambda g, out, x, axes: transpose(g, tuple(np.argsort(axes).tolist())),),
         (lambda t, out, x, axes: transpose(t, axes),),
         doc="permute axes; the cotangent is permuted back",
+        numpy_vjps=(lambda g, out, x, axes: np.transpose(g, np.argsort(axes)),),
     )
 )
 
@@ -506,9 +571,10 @@ BROADCAST_TO = register(
     Primitive(
         "broadcast_to",
         _broadcast_to_forward,
-        (lambda g, out, x, shape: g,),  # the engine sums g back to x.shape
+        (_identity_rule,),  # the engine sums g back to x.shape
         (lambda t, out, x, shape: broadcast_to(t, shape),),
         doc="repeat along new or size-1 axes; the cotangent is summed back",
+        numpy_vjps=(_identity_rule,),
     )
 )
 
@@ -529,6 +595,7 @@ SUM_TO = register(
         (lambda g, out, x, shape: _broadcast_unchecked(g, x.shape),),
         (lambda t, out, x, shape: sum_to(t, shape),),
         doc="sum over broadcast axes down to shape; undoes broadcasting",
+        numpy_vjps=(lambda g, out, x, shape: _broadcast_to_forward(g, x.shape),),
     )
 )
 
@@ -562,6 +629,7 @@ GETITEM = register(
         (lambda g, out, x, index: scatter_add(g, index, x.shape),),
         (lambda t, out, x, index: getitem(t, index),),
         doc="x[index]: slices, integer arrays, boolean masks; the cotangent is scattered back",
+        numpy_vjps=(lambda g, out, x, index: _scatter_add_forward(g, index, x.shape),),
     )
 )
 
@@ -632,6 +700,22 @@ def _matmul_rule_b(g: Tensor, out: Any, a: Any, b: Tensor) -> Tensor:
     return matmul(_swap_last(a), g)
 
 
+def _matmul_numpy_a(g: np.ndarray, out: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if b.ndim == 1:
+        return g[..., None] * b
+    if a.ndim == 1:
+        return (b @ g[..., None])[..., 0]
+    return g @ np.swapaxes(b, -1, -2)
+
+
+def _matmul_numpy_b(g: np.ndarray, out: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if a.ndim == 1:
+        return g * a if b.ndim == 1 else a[:, None] * g[..., None, :]
+    if b.ndim == 1:
+        return (np.swapaxes(a, -1, -2) @ g[..., None])[..., 0]
+    return np.swapaxes(a, -1, -2) @ g
+
+
 MATMUL = register(
     Primitive(
         "matmul",
@@ -639,6 +723,7 @@ MATMUL = register(
         (_matmul_rule_a, _matmul_rule_b),
         (lambda t, out, a, b: matmul(t, b), lambda t, out, a, b: matmul(a, t)),
         doc="a @ b; bilinear: d/da = g @ b^T, d/db = a^T @ g",
+        numpy_vjps=(_matmul_numpy_a, _matmul_numpy_b),
     )
 )
 
@@ -657,7 +742,7 @@ LINEAR = register(
         (
             lambda g, out, x, w, b: matmul(g, w),
             lambda g, out, x, w, b: _linear_weight_grad(g, x),
-            lambda g, out, x, w, b: g,  # the engine sums it over the batch axes
+            _identity_rule,  # the engine sums it over the batch axes
         ),
         (
             lambda t, out, x, w, b: matmul(t, transpose(w)),
@@ -665,6 +750,11 @@ LINEAR = register(
             lambda t, out, x, w, b: t,
         ),
         doc="x @ weight.T + bias, fused (PyTorch's F.linear); d/dweight = g^T x",
+        numpy_vjps=(
+            lambda g, out, x, w, b: g @ w,
+            lambda g, out, x, w, b: _linear_weight_grad_numpy(g, x),
+            _identity_rule,
+        ),
     )
 )
 
@@ -677,6 +767,14 @@ def _linear_weight_grad(g: Tensor, x: Tensor) -> Tensor:
     g2 = _reshape_unchecked(g, (rows, g.shape[-1]))
     x2 = _reshape_unchecked(x, (rows, x.shape[-1]))
     return matmul(apply(TRANSPOSE, g2, axes=(1, 0)), x2)
+
+
+def _linear_weight_grad_numpy(g: np.ndarray, x: np.ndarray) -> np.ndarray:
+    if x.ndim == 1:
+        return g[:, None] * x
+    if x.ndim == 2:
+        return g.T @ x
+    return g.reshape(-1, g.shape[-1]).T @ x.reshape(-1, x.shape[-1])
 
 
 def _softmax_cross_entropy_forward(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -703,17 +801,21 @@ def _one_hot(labels: np.ndarray, classes: int, dtype: Any) -> np.ndarray:
 
 
 def _softmax_cross_entropy_vjp(g: Tensor, out: Any, z: Tensor, labels: np.ndarray) -> Tensor:
-    """g[..., None] * (softmax(z) - one_hot(labels)).
+    """g[..., None] * (softmax(z) - one_hot(labels))."""
+    return _reshape_unchecked(g, (*g.shape, 1)) * _softmax_minus_one_hot(z, labels)
 
-    This fused op exists for speed, so when nothing will differentiate the result (the usual
-    training step) it is computed in numpy directly; otherwise with differentiable ops.
-    """
-    if differentiating():
-        return _reshape_unchecked(g, (*g.shape, 1)) * _softmax_minus_one_hot(z, labels)
-    delta = _softmax_forward(z.data, -1)
-    delta -= _one_hot(labels, z.shape[-1], z.dtype)
-    delta *= g.data[..., None]
-    return Tensor._wrap(delta)
+
+def _softmax_cross_entropy_numpy(
+    g: np.ndarray, out: Any, z: np.ndarray, labels: np.ndarray
+) -> np.ndarray:
+    """The same, in place on one fresh array (the usual training step ends here)."""
+    delta = _softmax_forward(z, -1)
+    if labels.ndim == 1:
+        delta[np.arange(len(labels)), labels] -= 1.0
+    else:
+        delta -= _one_hot(labels, z.shape[-1], z.dtype)
+    delta *= g[..., None]
+    return delta
 
 
 def _softmax_minus_one_hot(z: Tensor, labels: np.ndarray) -> Tensor:
@@ -729,6 +831,7 @@ SOFTMAX_CROSS_ENTROPY = register(
         (lambda t, out, z, labels: sum(t * _softmax_minus_one_hot(z, labels), -1), None),
         doc="per-row cross-entropy of logits against integer labels, fused and stable; "
         "d/dlogits = softmax - one_hot",
+        numpy_vjps=(_softmax_cross_entropy_numpy, None),
     )
 )
 
@@ -739,6 +842,7 @@ CAST = register(
         (lambda g, out, x, dtype: cast(g, x.dtype),),
         (lambda t, out, x, dtype: cast(t, dtype),),
         doc="change the float dtype; the gradient is cast back",
+        numpy_vjps=(lambda g, out, x, dtype: g.astype(x.dtype),),
     )
 )
 
@@ -831,6 +935,15 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
     return apply(LINEAR, x, weight, bias)
 
 
+def labels_in_range(labels: np.ndarray, classes: int) -> bool:
+    """Whether every integer label lies in [0, classes), with one reduction: viewed as
+    unsigned, negative labels become huge, so the maximum alone decides."""
+    if labels.size == 0:
+        return True
+    unsigned = labels.view(np.dtype(f"u{labels.dtype.itemsize}"))
+    return bool(unsigned.max() < classes)
+
+
 def softmax_cross_entropy(logits: Any, labels: Any) -> Tensor:
     """Per-row -log softmax(logits)[label]: logits (..., C), integer labels (...)."""
     logits = _tensor(logits)
@@ -848,7 +961,7 @@ def softmax_cross_entropy(logits: Any, labels: Any) -> Tensor:
             f"shape {logits.shape}; expected labels of shape {logits.shape[:-1]}"
         )
     classes = logits.shape[-1]
-    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+    if not labels_in_range(labels, classes):
         raise ValueError(
             f"softmax_cross_entropy: labels must lie in [0, {classes}), got values from "
             f"{labels.min()} to {labels.max()}"

@@ -16,6 +16,7 @@ import numpy as np
 
 import autograd_core as ag
 from autograd_core import Tensor
+from autograd_core.ops import SOFTMAX_CROSS_ENTROPY, labels_in_range
 from nn.init import as_generator
 
 # --------------------------------------------------------------------------------------------
@@ -384,8 +385,11 @@ def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 
     return _reduce(loss, reduction)
 
 
-def _class_targets(name: str, logp: Tensor, target: Any, ignore_index: int) -> np.ndarray:
-    """Integer class indices of shape input.shape without axis 1, checked against C."""
+def _class_targets(
+    name: str, logp: Tensor, target: Any, ignore_index: int
+) -> tuple[np.ndarray, bool]:
+    """Integer class indices of shape input.shape without axis 1, checked against C, and
+    whether every one of them is a real class (none equals `ignore_index`)."""
     if isinstance(target, Tensor):
         raise TargetTypeError(
             f"{name}: class-index targets must be integers, got a float Tensor of shape "
@@ -406,13 +410,16 @@ def _class_targets(name: str, logp: Tensor, target: Any, ignore_index: int) -> n
             f"needs targets of shape {expected}, got {target.shape}"
         )
     classes = logp.shape[1] if logp.ndim >= 2 else logp.shape[0]
+    target = target if target.dtype == np.int64 else target.astype(np.int64)
+    if labels_in_range(target, classes):  # one reduction: the common case ends here
+        return target, not (0 <= ignore_index < classes and (target == ignore_index).any())
     bad = (target != ignore_index) & ((target < 0) | (target >= classes))
     if bad.any():
         raise TargetError(
             f"{name}: target values {sorted(set(target[bad].tolist()))[:10]} are out of range "
             f"for {classes} classes (valid: 0..{classes - 1}, or ignore_index={ignore_index})"
         )
-    return target.astype(np.int64)
+    return target, False
 
 
 def _classes_last(x: Tensor) -> Tensor:
@@ -447,7 +454,7 @@ def nll_loss(
     """
     _check_reduction("nll_loss", reduction)
     logp = _t(input)
-    target = _class_targets("nll_loss", logp, target, ignore_index)
+    target, _ = _class_targets("nll_loss", logp, target, ignore_index)
     return _nll(logp, target, weight, ignore_index, reduction, "nll_loss")[0]
 
 
@@ -521,9 +528,9 @@ def cross_entropy(
         np.shape(target.data if isinstance(target, Tensor) else target)
     ) == input.shape
     if not probabilities and weight is None and label_smoothing == 0.0 and input.ndim <= 2:
-        indices = _class_targets("cross_entropy", input, target, ignore_index)
-        if not (indices == ignore_index).any():  # the common case: one fused, stable op
-            per_sample = ag.softmax_cross_entropy(input, indices)
+        indices, all_classes = _class_targets("cross_entropy", input, target, ignore_index)
+        if all_classes:  # the common case: one fused, stable op (labels checked above)
+            per_sample = SOFTMAX_CROSS_ENTROPY(input, indices)
             if reduction == "none":
                 return per_sample
             return per_sample.sum() if reduction == "sum" else per_sample.mean()
@@ -542,7 +549,7 @@ def cross_entropy(
             return -terms.sum(axis=class_axis)
         total = -terms.sum()
         return total if reduction == "sum" else total / (input.size / classes)
-    indices = _class_targets("cross_entropy", logp, target, ignore_index)
+    indices, _ = _class_targets("cross_entropy", logp, target, ignore_index)
     nll, kept, w, denominator = _nll(
         logp, indices, weight, ignore_index, reduction, "cross_entropy"
     )

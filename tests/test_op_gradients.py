@@ -19,6 +19,7 @@ from hypothesis.extra import numpy as hnp
 
 import autograd_core as ag
 from autograd_core import testing as agt
+from autograd_core.engine import grad as engine_grad
 from tests.numeric import check_forward, check_reverse, check_second_order
 
 Case = tuple[Callable[..., ag.Tensor], list[np.ndarray]]
@@ -314,3 +315,26 @@ def test_forward_and_reverse_jacobians_agree(name: str, data: st.DataObject) -> 
         np.testing.assert_allclose(
             f_block.data, r_block.data, rtol=1e-10, atol=1e-10, err_msg=f"input {i}"
         )
+
+
+@pytest.mark.parametrize("name", sorted(name for name, p in ag.PRIMITIVES.items() if p.numpy_vjps))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@checks
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_numpy_rules_agree_with_tensor_rules(
+    name: str, dtype: Any, data: st.DataObject, seed: int
+) -> None:
+    """A backward pass nothing differentiates runs a primitive's `numpy_vjps`; a recorded one
+    (`create_graph=True`) runs its Tensor rules: same values, shapes and dtypes."""
+    fn, arrays = CASES[name](data.draw)
+    inputs = [ag.Tensor(a.astype(dtype), requires_grad=True) for a in arrays]
+    out = fn(*inputs)
+    cotangent = np.random.default_rng(seed).standard_normal(out.shape).astype(dtype)
+    plain = engine_grad(out, inputs, cotangent, retain_graph=True, allow_unused=True)
+    recorded = engine_grad(out, inputs, cotangent, create_graph=True, allow_unused=True)
+    tolerance = 1e-12 if dtype == np.float64 else 1e-5
+    for i, (p, r) in enumerate(zip(plain, recorded, strict=True)):
+        assert (p is None) == (r is None), f"input {i}"
+        if p is not None and r is not None:
+            assert p.shape == r.shape and p.dtype == r.dtype, f"input {i}"
+            np.testing.assert_allclose(p.data, r.data, rtol=tolerance, atol=tolerance)
