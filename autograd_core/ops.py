@@ -777,11 +777,24 @@ def _linear_weight_grad_numpy(g: np.ndarray, x: np.ndarray) -> np.ndarray:
     return g.reshape(-1, g.shape[-1]).T @ x.reshape(-1, x.shape[-1])
 
 
-def _softmax_cross_entropy_forward(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """-log softmax(logits)[label] per row = logsumexp(row) - row[label], stable."""
+def _softmax_cross_entropy_forward(
+    logits: np.ndarray, labels: np.ndarray, reduction: str
+) -> np.ndarray:
+    """-log softmax(logits)[label] per row = logsumexp(row) - row[label], stable; then
+    reduced ("none", "mean" or "sum") in the same op, as PyTorch's cross_entropy."""
     shifted = logits - logits.max(axis=-1, keepdims=True)
-    log_norm = np.log(np.exp(shifted).sum(axis=-1))
-    return log_norm - _pick(shifted, labels)
+    losses = np.log(np.exp(shifted).sum(axis=-1))
+    losses -= _pick(shifted, labels)
+    if reduction == "none":
+        return losses
+    return _mean_forward(losses, None, False) if reduction == "mean" else losses.sum()
+
+
+def _cotangent_per_row(g: Any, labels: np.ndarray, reduction: str) -> Any:
+    """The reduced loss's cotangent as each row's weight, shaped to scale (..., C) rows."""
+    if reduction == "none":
+        return g[..., None] if isinstance(g, np.ndarray) else _reshape_unchecked(g, (*g.shape, 1))
+    return g * (1.0 / builtins.max(labels.size, 1)) if reduction == "mean" else g
 
 
 def _pick(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -800,13 +813,24 @@ def _one_hot(labels: np.ndarray, classes: int, dtype: Any) -> np.ndarray:
     return hot
 
 
-def _softmax_cross_entropy_vjp(g: Tensor, out: Any, z: Tensor, labels: np.ndarray) -> Tensor:
-    """g[..., None] * (softmax(z) - one_hot(labels))."""
-    return _reshape_unchecked(g, (*g.shape, 1)) * _softmax_minus_one_hot(z, labels)
+def _softmax_cross_entropy_vjp(
+    g: Tensor, out: Any, z: Tensor, labels: np.ndarray, reduction: str
+) -> Tensor:
+    """Each row's cotangent times (softmax(z) - one_hot(labels))."""
+    return _cotangent_per_row(g, labels, reduction) * _softmax_minus_one_hot(z, labels)
+
+
+def _softmax_cross_entropy_jvp(
+    t: Tensor, out: Any, z: Tensor, labels: np.ndarray, reduction: str
+) -> Tensor:
+    per_row = sum(t * _softmax_minus_one_hot(z, labels), -1)
+    if reduction == "none":
+        return per_row
+    return mean(per_row) if reduction == "mean" else sum(per_row)
 
 
 def _softmax_cross_entropy_numpy(
-    g: np.ndarray, out: Any, z: np.ndarray, labels: np.ndarray
+    g: np.ndarray, out: Any, z: np.ndarray, labels: np.ndarray, reduction: str
 ) -> np.ndarray:
     """The same, in place on one fresh array (the usual training step ends here)."""
     delta = _softmax_forward(z, -1)
@@ -814,7 +838,7 @@ def _softmax_cross_entropy_numpy(
         delta[np.arange(len(labels)), labels] -= 1.0
     else:
         delta -= _one_hot(labels, z.shape[-1], z.dtype)
-    delta *= g[..., None]
+    delta *= _cotangent_per_row(g, labels, reduction)
     return delta
 
 
@@ -828,9 +852,9 @@ SOFTMAX_CROSS_ENTROPY = register(
         "softmax_cross_entropy",
         _softmax_cross_entropy_forward,
         (_softmax_cross_entropy_vjp, None),
-        (lambda t, out, z, labels: sum(t * _softmax_minus_one_hot(z, labels), -1), None),
-        doc="per-row cross-entropy of logits against integer labels, fused and stable; "
-        "d/dlogits = softmax - one_hot",
+        (_softmax_cross_entropy_jvp, None),
+        doc="cross-entropy of logits against integer labels per row, or its mean or sum, "
+        "fused and stable; d/dlogits = softmax - one_hot per row",
         numpy_vjps=(_softmax_cross_entropy_numpy, None),
     )
 )
@@ -919,18 +943,19 @@ def matmul(a: Any, b: Any) -> Tensor:
 def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
     """x @ weight.T + bias in one op (weight has shape (out, in), as PyTorch's F.linear)."""
     x, weight = _tensor(x), _tensor(weight)
-    if weight.ndim != 2 or x.ndim < 1 or x.shape[-1] != weight.shape[1]:
+    x_shape, w_shape = x.data.shape, weight.data.shape  # (not the properties: a hot path)
+    if len(w_shape) != 2 or not x_shape or x_shape[-1] != w_shape[1]:
         raise ValueError(
-            f"linear: input of shape {x.shape} does not fit weight of shape {weight.shape} "
-            f"(expected (..., {weight.shape[-1] if weight.ndim else '?'}) inputs for a weight "
+            f"linear: input of shape {x_shape} does not fit weight of shape {w_shape} "
+            f"(expected (..., {w_shape[-1] if w_shape else '?'}) inputs for a weight "
             f"of shape (out_features, in_features))"
         )
     if bias is not None:
         bias = _tensor(bias)
-        if bias.shape != (weight.shape[0],):
+        if bias.data.shape != w_shape[:1]:
             raise ValueError(
-                f"linear: bias of shape {bias.shape} does not fit weight of shape "
-                f"{weight.shape}; expected ({weight.shape[0]},)"
+                f"linear: bias of shape {bias.data.shape} does not fit weight of shape "
+                f"{w_shape}; expected ({w_shape[0]},)"
             )
     return apply(LINEAR, x, weight, bias)
 
@@ -944,8 +969,13 @@ def labels_in_range(labels: np.ndarray, classes: int) -> bool:
     return bool(unsigned.max() < classes)
 
 
-def softmax_cross_entropy(logits: Any, labels: Any) -> Tensor:
-    """Per-row -log softmax(logits)[label]: logits (..., C), integer labels (...)."""
+def softmax_cross_entropy(logits: Any, labels: Any, reduction: str = "none") -> Tensor:
+    """-log softmax(logits)[label] per row (logits (..., C), integer labels (...)), reduced
+    as PyTorch's `reduction`: "none" (per row), "mean" or "sum"; one fused, stable op."""
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(
+            f"softmax_cross_entropy: reduction must be 'none', 'mean' or 'sum', got {reduction!r}"
+        )
     logits = _tensor(logits)
     labels = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
     if labels.dtype.kind not in "iu":
@@ -966,7 +996,7 @@ def softmax_cross_entropy(logits: Any, labels: Any) -> Tensor:
             f"softmax_cross_entropy: labels must lie in [0, {classes}), got values from "
             f"{labels.min()} to {labels.max()}"
         )
-    return apply(SOFTMAX_CROSS_ENTROPY, logits, labels)
+    return apply(SOFTMAX_CROSS_ENTROPY, logits, labels, reduction=reduction)
 
 
 def maximum(a: Any, b: Any) -> Tensor:

@@ -530,10 +530,7 @@ def cross_entropy(
     if not probabilities and weight is None and label_smoothing == 0.0 and input.ndim <= 2:
         indices, all_classes = _class_targets("cross_entropy", input, target, ignore_index)
         if all_classes:  # the common case: one fused, stable op (labels checked above)
-            per_sample = SOFTMAX_CROSS_ENTROPY(input, indices)
-            if reduction == "none":
-                return per_sample
-            return per_sample.sum() if reduction == "sum" else per_sample.mean()
+            return SOFTMAX_CROSS_ENTROPY(input, indices, reduction=reduction)
     logp = ag.log_softmax(input, axis=class_axis)
     if probabilities and check_probabilities:
         _check_distributions(target.data if isinstance(target, Tensor) else target, class_axis)

@@ -70,11 +70,15 @@ class Linear(Module):
 
     def forward(self, x: Any) -> Tensor:
         x = x if isinstance(x, Tensor) else Tensor(x)
-        if x.ndim == 0 or x.shape[-1] != self.in_features:
+        shape = x.data.shape
+        if not shape or shape[-1] != self.in_features:
             raise ValueError(
-                f"{self._label()}: expected input of shape (..., {self.in_features}), got {x.shape}"
+                f"{self._label()}: expected input of shape (..., {self.in_features}), got {shape}"
             )
-        return ag.linear(x, self.weight, self.bias)  # x @ W.T + b as one fused op
+        # The registry read directly: `self.weight` finds a parameter only after a failed
+        # normal lookup (an exception raised and caught), a cost paid on every call.
+        parameters = self._parameters
+        return ag.linear(x, parameters["weight"], parameters["bias"])  # x @ W.T + b, fused
 
     def _label(self) -> str:
         return f"Linear(in_features={self.in_features}, out_features={self.out_features})"

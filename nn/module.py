@@ -15,8 +15,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-import autograd_core as ag
 from autograd_core import Tensor
+from autograd_core.engine import call_in_scope
 
 Buffer = Tensor | np.ndarray
 
@@ -45,20 +45,17 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list[str]
 
 
-def call_child(name: str, module: Module, *args: Any) -> Any:
-    """Call a submodule; a ValueError raised inside gets the submodule's dotted path in front
-    of its message ("0: Linear(...): expected input ..."), so a shape error in a deep
-    model says which layer it came from."""
-    try:
-        return module(*args)
-    except ValueError as error:
-        inner = getattr(error, "module_path", None)
-        path = f"{name}.{inner}" if inner else name
-        reason = getattr(error, "reason", str(error))
-        located = ValueError(f"{path}: {reason}")
-        located.module_path = path  # type: ignore[attr-defined]
-        located.reason = reason  # type: ignore[attr-defined]
-        raise located from None
+def _located(error: ValueError, name: str) -> ValueError:
+    """`error` raised inside the submodule `name`, with the submodule's dotted path in front
+    of its message ("0: Linear(...): expected input ..."), so a shape error in a deep model
+    says which layer it came from."""
+    inner = getattr(error, "module_path", None)
+    path = f"{name}.{inner}" if inner else name
+    reason = getattr(error, "reason", str(error))
+    result = ValueError(f"{path}: {reason}")
+    result.module_path = path  # type: ignore[attr-defined]
+    result.reason = reason  # type: ignore[attr-defined]
+    return result
 
 
 class Module:
@@ -199,8 +196,7 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        with ag.module_scope(self):
-            return self.forward(*args, **kwargs)
+        return call_in_scope(self, self.forward, *args, **kwargs)  # ag.module_scope(self)
 
     # -- walking the tree -------------------------------------------------------------------
 
@@ -432,9 +428,13 @@ class Sequential(_ModuleSequence):
                 self.add_module(str(index), item)
 
     def forward(self, x: Any) -> Any:
-        for name, module in self._modules.items():
-            if module is not None:
-                x = call_child(name, module, x)
+        name = ""
+        try:
+            for name, module in self._modules.items():  # noqa: B007 - `name` is read on error
+                if module is not None:
+                    x = module(x)
+        except ValueError as error:
+            raise _located(error, name) from None
         return x
 
     def _from_slice(self, items: list[tuple[str, Module | None]]) -> Sequential:

@@ -180,7 +180,8 @@ def cross_entropy_case(draw: Draw) -> Case:
     labels = draw(
         hnp.arrays(np.int64, logits.shape[:-1], elements=st.integers(0, logits.shape[-1] - 1))
     )
-    return (lambda z: ag.softmax_cross_entropy(z, labels)), [logits]
+    reduction = draw(st.sampled_from(["none", "mean", "sum"]))
+    return (lambda z: ag.softmax_cross_entropy(z, labels, reduction)), [logits]
 
 
 CASES: dict[str, Callable[[Draw], Case]] = {
