@@ -305,8 +305,8 @@ class _Box:
             return self.tensor.shape, self.tensor.dtype
         node = self.node
         if node is not None:
-            if node.out_data is not None:
-                return node.out_data.shape, node.out_data.dtype
+            if node.saved is not None and node.prim.save_output:
+                return node.saved.shape, node.saved.dtype
             meta = getattr(node, "out_meta", None)
             if meta is not None:
                 return meta[0], meta[1]
@@ -1139,7 +1139,7 @@ def backward_steps(root: Tensor, gradient: Any = None, model: Any = None) -> Bac
         for i, node in enumerate(nodes, start=1):
             g = grads.pop(node)
             prim, inputs, params = node.prim, node.inputs, node.params
-            out = Tensor._wrap(node.out_data) if prim.save_output else None
+            out = Tensor._wrap(node.saved) if prim.save_output else None
             sent = []
             for argnum, x in enumerate(inputs):
                 if not (isinstance(x, Tensor) and x.requires_grad):

@@ -173,14 +173,26 @@ class Primitive:
     (tensors, or Python scalars for constants). A rule may be None: the op is then not
     differentiable in that input for that mode, and asking for it raises a clear error.
 
-    `numpy_vjps` optionally restates the VJP rules on plain arrays, `rule(g, out, *arrays,
-    **params)` with `out` the saved output array. A backward pass that is not itself
-    differentiated (no `create_graph`, no forward-mode level) uses them: no Tensor is built
-    per rule, which is most of the cost of a small op. The Tensor rules stay the definition
-    (higher order uses them); tests check that both agree for every primitive.
+    `numpy_vjps` optionally restates the VJP rules on plain arrays, `rule(g, saved, *arrays,
+    **params)`. A backward pass that is not itself differentiated (no `create_graph`, no
+    forward-mode level) uses them: no Tensor is built per rule, which is most of the cost of
+    a small op. The Tensor rules stay the definition (higher order uses them); tests check
+    that both agree for every primitive. `saved` is the output array (`save_output=True`),
+    or, with `residual=True`, what the forward chose to keep for them: such a forward
+    returns `(output, residual)` (JAX's residuals), e.g. intermediate arrays the backward
+    would otherwise recompute. Tensor rules never see residuals (they are constants).
     """
 
-    __slots__ = ("name", "forward", "vjps", "jvps", "save_output", "doc", "numpy_vjps")
+    __slots__ = (
+        "name",
+        "forward",
+        "vjps",
+        "jvps",
+        "save_output",
+        "doc",
+        "numpy_vjps",
+        "residual",
+    )
 
     def __init__(
         self,
@@ -191,6 +203,7 @@ class Primitive:
         save_output: bool = False,
         doc: str = "",
         numpy_vjps: Sequence[NumpyRule | None] | None = None,
+        residual: bool = False,
     ) -> None:
         self.name = name
         self.forward = forward
@@ -199,6 +212,7 @@ class Primitive:
         self.save_output = save_output
         self.doc = doc
         self.numpy_vjps = numpy_vjps
+        self.residual = residual
 
     def __call__(self, *inputs: Any, **params: Any) -> Tensor:
         return apply(self, *inputs, **params)
@@ -244,8 +258,9 @@ def each_input(rule: Callable[..., Tensor]) -> _EachInput:
 class Node:
     """The record of one op application (PyTorch's `grad_fn`): what backward needs.
 
-    Holds the primitive, its inputs and params, and the output's array when the rules need
-    it. It holds no reference to its output tensor (weakly, only for `retain_grad`).
+    Holds the primitive, its inputs and params, and what backward needs from the forward
+    (`saved`: the output's array for `save_output` primitives, or a `residual` primitive's
+    residual). It holds no reference to its output tensor (weakly, only for `retain_grad`).
     `out_meta` keeps the output's (shape, dtype) once backward has freed its tensors, so a
     freed graph still draws with shapes.
 
@@ -260,7 +275,7 @@ class Node:
         "_second",
         "_more",
         "params",
-        "out_data",
+        "saved",
         "out_tangents",
         "out_meta",
         "retained",
@@ -276,7 +291,7 @@ class Node:
         prim: Primitive,
         inputs: tuple[Any, ...],
         params: dict[str, Any],
-        out_data: np.ndarray | None,
+        saved: Any,
     ) -> None:
         self.prim = prim
         if len(inputs) == 2:  # the common case, without the property's checks
@@ -285,7 +300,7 @@ class Node:
         else:
             self.inputs = inputs
         self.params = params
-        self.out_data = out_data
+        self.saved = saved
         self.out_tangents: dict[int, Tensor] | None = None
         self.out_meta: tuple[tuple[int, ...], np.dtype[Any]] | None = None
         self.retained: weakref.ref[Tensor] | None = None
@@ -353,6 +368,16 @@ def bind_tensor_type(tensor_type: type) -> None:
     _wrap = tensor_type._wrap  # type: ignore[attr-defined]
 
 
+_sum_to: Any = None  # un-broadcasting of a Tensor and of an array, set by ops.py
+_sum_to_array: Any = None
+
+
+def bind_sum_to(tensor_fn: Callable[..., Any], array_fn: Callable[..., Any]) -> None:
+    """Called once by ops.py: the engine undoes broadcasting without importing that module."""
+    global _sum_to, _sum_to_array
+    _sum_to, _sum_to_array = tensor_fn, array_fn
+
+
 def _is_tensor(x: Any) -> bool:
     return isinstance(x, _TENSOR)  # type: ignore[arg-type]
 
@@ -395,10 +420,14 @@ def apply(prim: Primitive, *inputs: Any, **params: Any) -> Tensor:
         result = prim.forward(*arrays, **params)
     except (ValueError, TypeError, IndexError) as error:
         raise type(error)(_describe_failure(prim, arrays, error)) from None
+    residual = None
+    if prim.residual:
+        result, residual = result
     out = _new(tensor_type)  # Tensor._wrap, inlined
     out.data = result if type(result) is np.ndarray else np.asarray(result)
     if record and STATE.grad_enabled:
-        out._node = Node(prim, inputs, params, out.data if prim.save_output else None)
+        saved = out.data if prim.save_output else residual
+        out._node = Node(prim, inputs, params, saved)
         out.requires_grad = True
     else:
         out._node = None
@@ -563,11 +592,9 @@ def _backpropagate(
     gradients travel as plain arrays and primitives' `numpy_vjps` run where they exist;
     `capture` then receives arrays. Otherwise gradients are Tensors and every rule records.
     """
-    from autograd_core.ops import _sum_to_forward, sum_to
-
     tensor_type = _TENSOR
     plain = not create_graph and not STATE.max_level  # gradients as arrays
-    unbroadcast: Any = _sum_to_forward if plain else sum_to
+    unbroadcast: Any = _sum_to_array if plain else _sum_to
     grads: dict[Node, Any] = {}
     pending: list[tuple[int, Node]] = []
     stored: set[int] = set()
@@ -576,13 +603,13 @@ def _backpropagate(
 
     def deliver_to_leaf(x: Tensor, g: Any) -> None:
         if capture is None:
-            if plain:
-                _accumulate_leaf_array(x, g, stored)
-            else:
-                _accumulate_leaf(x, g, create_graph, stored)
+            _accumulate_leaf(x, g, create_graph, stored)
         elif x in capture:
             previous = capture[x]
             capture[x] = g if previous is None else previous + g
+
+    if plain and capture is None:  # the usual backward(): skip a closure call per leaf
+        deliver_to_leaf = functools.partial(_accumulate_leaf_array, stored=stored)  # type: ignore[assignment]
 
     # grad() runs only the nodes that lead to a requested input (as torch.autograd.grad):
     # the graph below them, e.g. an outer graph a transform links into, is left alone.
@@ -591,108 +618,114 @@ def _backpropagate(
     # Rules at singular points give IEEE inf/nan (as PyTorch), silently: the user did not
     # write these computations; detect_anomaly() is how to find such values.
     quiet = np.errstate(divide="ignore", invalid="ignore", over="ignore")
-    with _grad_mode(create_graph), _Switch("anomaly", False), quiet:
-        for root, seed_tensor in pairs:  # (delivery to a node is inlined here and below)
-            seed: Any = seed_tensor.data if plain else seed_tensor
-            node = root._node
-            if node is None:
-                deliver_to_leaf(root, seed)
-            elif node in grads:
-                grads[node] = grads[node] + seed
-            else:
-                grads[node] = seed
-                push(pending, (-node.sequence, node))
-        # `single` is a fast lane for the common chain: while exactly one node is pending it
-        # waits here instead of in the heap (it is then trivially the newest).
-        single: Node | None = pop(pending)[1] if len(pending) == 1 else None
-        while single is not None or pending:
-            if single is not None:
-                node, single = single, None
-            else:
-                node = pop(pending)[1]
-            if needed is not None and node not in needed:
-                del grads[node]  # no requested input below: skip it, do not free it
-                continue
-            g = grads.pop(node)
-            if node.freed:
-                raise RuntimeError(
-                    f"Trying to backward through the graph a second time (op "
-                    f"'{node.prim.name}'): its saved values were freed after the first "
-                    f"backward. Pass retain_graph=True to the first backward() if you need "
-                    f"to call it again."
-                )
-            if capture is not None:
-                if node in capture:
-                    capture[node] = g
-            elif node.retained is not None:
-                kept = node.retained()
-                if kept is not None:
-                    deliver_to_leaf(kept, g)
-            prim, params = node.prim, node.params
-            more = node._more  # node.inputs, read from the slots directly: hot path
-            if more is None:
-                first, second = node._first, node._second
-                inputs = (first,) if second is _ABSENT else (first, second)
-            else:
-                inputs = more
-            if STATE.mutations:
-                _check_versions(node)
-            fast = prim.numpy_vjps if plain else None
-            if fast is None:
-                arrays = inputs
-            elif more is None:  # unrolled for one or two inputs (a comprehension is a call)
-                a = first.data if isinstance(first, tensor_type) else first
-                if second is _ABSENT:
-                    arrays = (a,)
+    # Rules record only for create_graph; anomalies are checked per rule here, not per op.
+    previous_modes = STATE.grad_enabled, STATE.anomaly
+    STATE.grad_enabled, STATE.anomaly = create_graph, False
+    try:
+        with quiet:
+            for root, seed_tensor in pairs:  # (delivery to a node is inlined here and below)
+                seed: Any = seed_tensor.data if plain else seed_tensor
+                node = root._node
+                if node is None:
+                    deliver_to_leaf(root, seed)
+                elif node in grads:
+                    grads[node] = grads[node] + seed
                 else:
-                    arrays = (a, second.data if isinstance(second, tensor_type) else second)
-            else:
-                arrays = tuple(x.data if isinstance(x, tensor_type) else x for x in inputs)
-            structure = []  # the inputs as a freed node keeps them: nodes for results
-            for argnum, x in enumerate(inputs):
-                if not isinstance(x, tensor_type):
-                    structure.append(x)
+                    grads[node] = seed
+                    push(pending, (-node.sequence, node))
+            # `single` is a fast lane for the common chain: while exactly one node is pending it
+            # waits here instead of in the heap (it is then trivially the newest).
+            single: Node | None = pop(pending)[1] if len(pending) == 1 else None
+            while single is not None or pending:
+                if single is not None:
+                    node, single = single, None
+                else:
+                    node = pop(pending)[1]
+                if needed is not None and node not in needed:
+                    del grads[node]  # no requested input below: skip it, do not free it
                     continue
-                parent = x._node
-                if parent is None:
-                    structure.append(x)
-                else:  # the tensor may go; its node keeps what a drawing shows of it
-                    structure.append(parent)
-                    parent.out_meta = (x.data.shape, x.data.dtype)
-                if not x.requires_grad:
-                    continue
-                rule = fast[argnum] if fast is not None else None
-                if rule is not None:
-                    gx = rule(g, node.out_data, *arrays, **params)
+                g = grads.pop(node)
+                if node.freed:
+                    raise RuntimeError(
+                        f"Trying to backward through the graph a second time (op "
+                        f"'{node.prim.name}'): its saved values were freed after the first "
+                        f"backward. Pass retain_graph=True to the first backward() if you need "
+                        f"to call it again."
+                    )
+                if capture is not None:
+                    if node in capture:
+                        capture[node] = g
+                elif node.retained is not None:
+                    kept = node.retained()
+                    if kept is not None:
+                        deliver_to_leaf(kept, g)
+                prim, params = node.prim, node.params
+                more = node._more  # node.inputs, read from the slots directly: hot path
+                if more is None:
+                    first, second = node._first, node._second
+                    inputs = (first,) if second is _ABSENT else (first, second)
                 else:
-                    gx = _run_tensor_rule(node, argnum, g, inputs, plain)
-                if gx.shape != x.data.shape:
-                    gx = unbroadcast(gx, x.data.shape)
-                if anomaly:
-                    _check_backward(node, argnum, gx)
-                if parent is None:
-                    deliver_to_leaf(x, gx)
-                elif parent in grads:
-                    grads[parent] = grads[parent] + gx
-                else:
-                    grads[parent] = gx
-                    if single is None and not pending:
-                        single = parent
+                    inputs = more
+                if STATE.mutations:
+                    _check_versions(node)
+                fast = prim.numpy_vjps if plain else None
+                if fast is None:
+                    arrays = inputs
+                elif more is None:  # unrolled for one or two inputs (a comprehension is a call)
+                    a = first.data if isinstance(first, tensor_type) else first
+                    if second is _ABSENT:
+                        arrays = (a,)
                     else:
-                        if single is not None:
-                            push(pending, (-single.sequence, single))
-                            single = None
-                        push(pending, (-parent.sequence, parent))
-            if not retain_graph:
-                node.freed = True
-                node.out_data = None
-                node.out_tangents = None
-                if more is None:  # the `inputs` setter, inlined
-                    node._first = structure[0]
-                    if second is not _ABSENT:
-                        node._second = structure[1]
+                        arrays = (a, second.data if isinstance(second, tensor_type) else second)
                 else:
-                    node._more = tuple(structure)
+                    arrays = tuple(x.data if isinstance(x, tensor_type) else x for x in inputs)
+                structure = []  # the inputs as a freed node keeps them: nodes for results
+                for argnum, x in enumerate(inputs):
+                    if not isinstance(x, tensor_type):
+                        structure.append(x)
+                        continue
+                    parent = x._node
+                    if parent is None:
+                        structure.append(x)
+                    else:  # the tensor may go; its node keeps what a drawing shows of it
+                        structure.append(parent)
+                        parent.out_meta = (x.data.shape, x.data.dtype)
+                    if not x.requires_grad:
+                        continue
+                    rule = fast[argnum] if fast is not None else None
+                    if rule is not None:
+                        gx = rule(g, node.saved, *arrays, **params)
+                    else:
+                        gx = _run_tensor_rule(node, argnum, g, inputs, plain)
+                    if gx.shape != x.data.shape:
+                        gx = unbroadcast(gx, x.data.shape)
+                    if anomaly:
+                        _check_backward(node, argnum, gx)
+                    if parent is None:
+                        deliver_to_leaf(x, gx)
+                    elif parent in grads:
+                        grads[parent] = grads[parent] + gx
+                    else:
+                        grads[parent] = gx
+                        if single is None and not pending:
+                            single = parent
+                        else:
+                            if single is not None:
+                                push(pending, (-single.sequence, single))
+                                single = None
+                            push(pending, (-parent.sequence, parent))
+                if not retain_graph:
+                    node.freed = True
+                    node.saved = None
+                    node.out_tangents = None
+                    if more is None:  # the `inputs` setter, inlined
+                        node._first = structure[0]
+                        if second is not _ABSENT:
+                            node._second = structure[1]
+                    else:
+                        node._more = tuple(structure)
+    finally:
+        STATE.grad_enabled, STATE.anomaly = previous_modes
 
 
 def _run_tensor_rule(node: Node, argnum: int, g: Any, inputs: tuple[Any, ...], plain: bool) -> Any:
@@ -704,7 +737,7 @@ def _run_tensor_rule(node: Node, argnum: int, g: Any, inputs: tuple[Any, ...], p
         rule = prim.vjp_rule(argnum)  # raises, naming the op and the input
     out = None
     if prim.save_output:
-        out = _wrap(node.out_data)
+        out = _wrap(node.saved)
         out._tangents = node.out_tangents
         if STATE.grad_enabled:  # create_graph: the rule's ops link to this node
             out._node, out.requires_grad = node, True

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd_core.engine import Primitive, apply, each_input, register
+from autograd_core.engine import Primitive, apply, bind_sum_to, each_input, register
 from autograd_core.tensor import Tensor
 
 Axis = int | tuple[int, ...] | None
@@ -583,7 +583,9 @@ def _sum_to_forward(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum a broadcast result back to `shape` (the adjoint of broadcasting)."""
     lead = x.ndim - len(shape)
     if lead:  # new leading axes go away entirely: a fresh array of the trailing shape
-        x = x.sum(axis=tuple(range(lead)))
+        x = x.sum(axis=0) if lead == 1 else x.sum(axis=tuple(range(lead)))
+        if x.shape == shape:  # the usual case: a batch summed away (a bias gradient)
+            return x
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and x.shape[i] != 1)
     return x.sum(axis=stretched, keepdims=True) if stretched else x
 
@@ -779,15 +781,21 @@ def _linear_weight_grad_numpy(g: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 def _softmax_cross_entropy_forward(
     logits: np.ndarray, labels: np.ndarray, reduction: str
-) -> np.ndarray:
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """-log softmax(logits)[label] per row = logsumexp(row) - row[label], stable; then
-    reduced ("none", "mean" or "sum") in the same op, as PyTorch's cross_entropy."""
+    reduced ("none", "mean" or "sum") in the same op, as PyTorch's cross_entropy.
+
+    Returns the loss and, as the residual, exp(logits - max) and its row sums: the numpy
+    VJP gets softmax from them with one division instead of recomputing it.
+    """
     shifted = logits - logits.max(axis=-1, keepdims=True)
-    losses = np.log(np.exp(shifted).sum(axis=-1))
+    exp = np.exp(shifted)
+    total = exp.sum(axis=-1, keepdims=True)
+    losses = np.log(total[..., 0])
     losses -= _pick(shifted, labels)
-    if reduction == "none":
-        return losses
-    return _mean_forward(losses, None, False) if reduction == "mean" else losses.sum()
+    if reduction != "none":
+        losses = _mean_forward(losses, None, False) if reduction == "mean" else losses.sum()
+    return losses, (exp, total)
 
 
 def _cotangent_per_row(g: Any, labels: np.ndarray, reduction: str) -> Any:
@@ -830,10 +838,15 @@ def _softmax_cross_entropy_jvp(
 
 
 def _softmax_cross_entropy_numpy(
-    g: np.ndarray, out: Any, z: np.ndarray, labels: np.ndarray, reduction: str
+    g: np.ndarray,
+    saved: tuple[np.ndarray, np.ndarray],
+    z: np.ndarray,
+    labels: np.ndarray,
+    reduction: str,
 ) -> np.ndarray:
     """The same, in place on one fresh array (the usual training step ends here)."""
-    delta = _softmax_forward(z, -1)
+    exp, total = saved  # the forward's residual
+    delta = exp / total  # softmax(z)
     if labels.ndim == 1:
         delta[np.arange(len(labels)), labels] -= 1.0
     else:
@@ -856,6 +869,7 @@ SOFTMAX_CROSS_ENTROPY = register(
         doc="cross-entropy of logits against integer labels per row, or its mean or sum, "
         "fused and stable; d/dlogits = softmax - one_hot per row",
         numpy_vjps=(_softmax_cross_entropy_numpy, None),
+        residual=True,
     )
 )
 
@@ -1248,6 +1262,9 @@ def sum_to(x: Any, shape: tuple[int, ...]) -> Tensor:
     if x.shape == shape:
         return x
     return apply(SUM_TO, x, shape=shape)
+
+
+bind_sum_to(sum_to, _sum_to_forward)
 
 
 def flatten(x: Any) -> Tensor:

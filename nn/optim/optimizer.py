@@ -67,14 +67,19 @@ class Optimizer:
                     p.grad = Tensor(np.zeros_like(p.data))
 
     def step(self) -> None:
+        all_state, update = self.state, self._update
         with ag.no_grad():
             for group in self.param_groups:
                 for p in group["params"]:
                     if p.grad is None:
                         continue
-                    grad = np.asarray(p.grad.data, dtype=p.data.dtype)
-                    state = self.state.setdefault(id(p), {})
-                    self._update(p.data, grad, state, group)
+                    data, grad = p.data, p.grad.data
+                    if grad.dtype != data.dtype:
+                        grad = grad.astype(data.dtype)
+                    state = all_state.get(id(p))
+                    if state is None:
+                        state = all_state[id(p)] = {}
+                    update(data, grad, state, group)
 
     def _update(
         self, p: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
