@@ -197,7 +197,7 @@ class Primitive:
     def __init__(
         self,
         name: str,
-        forward: Callable[..., np.ndarray],
+        forward: Callable[..., Any],  # an array, or (array, residual) with residual=True
         vjps: Sequence[Rule | None] | _EachInput | None,
         jvps: Sequence[Rule | None] | _EachInput | None,
         save_output: bool = False,
