@@ -600,6 +600,7 @@ def _backpropagate(
     stored: set[int] = set()
     push, pop = heapq.heappush, heapq.heappop
     anomaly = STATE.anomaly  # checked per rule below, not per op inside the rules
+    check_versions = STATE.mutations > 0  # (no rule modifies a tensor in place)
 
     def deliver_to_leaf(x: Tensor, g: Any) -> None:
         if capture is None:
@@ -666,7 +667,7 @@ def _backpropagate(
                     inputs = (first,) if second is _ABSENT else (first, second)
                 else:
                     inputs = more
-                if STATE.mutations:
+                if check_versions:
                     _check_versions(node)
                 fast = prim.numpy_vjps if plain else None
                 if fast is None:
@@ -678,7 +679,7 @@ def _backpropagate(
                     else:
                         arrays = (a, second.data if isinstance(second, tensor_type) else second)
                 else:
-                    arrays = tuple(x.data if isinstance(x, tensor_type) else x for x in inputs)
+                    arrays = [x.data if isinstance(x, tensor_type) else x for x in inputs]
                 structure = []  # the inputs as a freed node keeps them: nodes for results
                 for argnum, x in enumerate(inputs):
                     if not isinstance(x, tensor_type):
@@ -693,10 +694,12 @@ def _backpropagate(
                     if not x.requires_grad:
                         continue
                     rule = fast[argnum] if fast is not None else None
-                    if rule is not None:
+                    if rule is None:
+                        gx = _run_tensor_rule(node, argnum, g, inputs, plain)
+                    elif params:
                         gx = rule(g, node.saved, *arrays, **params)
                     else:
-                        gx = _run_tensor_rule(node, argnum, g, inputs, plain)
+                        gx = rule(g, node.saved, *arrays)
                     if gx.shape != x.data.shape:
                         gx = unbroadcast(gx, x.data.shape)
                     if anomaly:
@@ -714,7 +717,7 @@ def _backpropagate(
                                 push(pending, (-single.sequence, single))
                                 single = None
                             push(pending, (-parent.sequence, parent))
-                if not retain_graph:
+                if not retain_graph:  # drop saved arrays and intermediate tensors, keep structure
                     node.freed = True
                     node.saved = None
                     node.out_tangents = None
