@@ -46,19 +46,11 @@ class TargetTypeError(TypeError, ValueError):
 # --------------------------------------------------------------------------------------------
 
 
-def sigmoid(x: Any) -> Tensor:
-    """sigma(x) = 1 / (1 + e^-x); sigma' = sigma (1 - sigma)."""
-    return ag.sigmoid(_t(x))
-
-
-def tanh(x: Any) -> Tensor:
-    """tanh(x) = 2 sigma(2x) - 1; tanh' = 1 - tanh^2."""
-    return ag.tanh(_t(x))
-
-
-def relu(x: Any) -> Tensor:
-    """max(0, x), with relu'(0) = 0."""
-    return ag.relu(_t(x))
+# The core's own functions (each takes anything Tensor() takes), not wrappers around them:
+# an activation is called on every forward pass.
+sigmoid = ag.sigmoid  # 1 / (1 + e^-x), stable; sigma' = sigma (1 - sigma)
+tanh = ag.tanh  # 2 sigma(2x) - 1; tanh' = 1 - tanh^2
+relu = ag.relu  # max(0, x), with relu'(0) = 0
 
 
 def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
