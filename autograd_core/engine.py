@@ -294,11 +294,15 @@ class Node:
         saved: Any,
     ) -> None:
         self.prim = prim
-        if len(inputs) == 2:  # the common case, without the property's checks
+        count = len(inputs)  # the `inputs` setter, inlined: this runs for every op
+        if count == 2:
             self._first, self._second = inputs
             self._more: tuple[Any, ...] | None = None
+        elif count == 1:
+            self._first, self._second, self._more = inputs[0], _ABSENT, None
         else:
-            self.inputs = inputs
+            self._first = self._second = _ABSENT
+            self._more = inputs
         self.params = params
         self.saved = saved
         self.out_tangents: dict[int, Tensor] | None = None
