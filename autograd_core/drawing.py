@@ -1127,50 +1127,43 @@ def backward_steps(root: Tensor, gradient: Any = None, model: Any = None) -> Bac
                 "backward_steps: the graph was freed by backward(); call backward_steps() "
                 "first, or run backward(retain_graph=True)"
             )
-    from autograd_core.ops import sum_to
-
-    seed = engine._seed_gradient(root, gradient, False)
     param_names, _ = _names(model, nodes)
     names = _step_names(nodes, param_names, root)
     steps: list[BackwardStep] = []
-    grads: dict[Node, Tensor] = {root._node: seed}
-    leaf_grads: dict[int, tuple[Tensor, Tensor]] = {}
-    with engine.no_grad():
-        for i, node in enumerate(nodes, start=1):
-            g = grads.pop(node)
-            prim, inputs, params = node.prim, node.inputs, node.params
-            out = Tensor._wrap(node.saved) if prim.save_output else None
-            sent = []
-            for argnum, x in enumerate(inputs):
-                if not (isinstance(x, Tensor) and x.requires_grad):
-                    continue
-                gx = prim.vjp_rule(argnum)(g, out, *inputs, **params)
-                if gx.shape != x.shape:
-                    gx = sum_to(gx, x.shape)
-                if x._node is not None:
-                    previous = grads.get(x._node)
-                    grads[x._node] = gx if previous is None else previous + gx
-                else:
-                    if gx.dtype != x.dtype:
-                        gx = gx.astype(x.dtype)
-                    had = leaf_grads.get(id(x))
-                    leaf_grads[id(x)] = (x, gx if had is None else had[1] + gx)
-                rule = f"vjp wrt arg {argnum}: {prim.doc or prim.name}"
-                sent.append(InputGradient(names.of(x), rule, np.array(gx.data)))
-            steps.append(
-                BackwardStep(
-                    index=i,
-                    op=prim.name,
-                    output=names.nodes[node],
-                    expression=names.expression(node),
-                    upstream=np.array(g.data),
-                    inputs=tuple(sent),
-                )
+    leaf_grads: dict[int, tuple[Tensor, np.ndarray]] = {}
+
+    def record(node: Node, g: Any, sent: list[tuple[int, Any, Any]]) -> None:
+        shown = []
+        for argnum, x, gx in sent:
+            if x._node is None:
+                had = leaf_grads.get(id(x))
+                leaf_grads[id(x)] = (x, gx if had is None else had[1] + gx)
+            rule = f"vjp wrt arg {argnum}: {node.prim.doc or node.prim.name}"
+            shown.append(InputGradient(names.of(x), rule, np.array(gx)))
+        steps.append(
+            BackwardStep(
+                index=len(steps) + 1,
+                op=node.prim.name,
+                output=names.nodes[node],
+                expression=names.expression(node),
+                upstream=np.array(g),
+                inputs=tuple(shown),
             )
+        )
+
+    # The engine's own sweep, observed; capturing the leaves leaves every `.grad` alone.
+    leaves: dict[Any, Any] = {
+        x: None
+        for node in nodes
+        for x in node.inputs
+        if isinstance(x, Tensor) and x._node is None and x.requires_grad
+    }
+    seed = engine._seed_gradient(root, gradient, False)
+    engine._backpropagate([(root, seed)], True, False, leaves, observe=record)
     order = {key: i for i, key in enumerate(names.leaves)}  # as first used going forward
     ranked = sorted(leaf_grads.items(), key=lambda item: order.get(item[0], len(order)))
-    leaves = [(names.of(t), t, np.array(g.data)) for _, (t, g) in ranked]
-    return BackwardSteps(steps, leaves)
+    leaf_rows = [(names.of(t), t, np.array(g, dtype=t.dtype)) for _, (t, g) in ranked]
+    return BackwardSteps(steps, leaf_rows)
 
 
 class _StepNames:

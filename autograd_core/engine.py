@@ -577,11 +577,15 @@ def _capture_key(x: Tensor) -> Any:
     return x._node if x._node is not None else x
 
 
+Observer = Callable[["Node", Any, list[tuple[int, Any, Any]]], None]
+
+
 def _backpropagate(
     pairs: list[tuple[Tensor, Tensor]],
     retain_graph: bool,
     create_graph: bool,
     capture: dict[Any, Any] | None,
+    observe: Observer | None = None,
 ) -> None:
     """The reverse sweep: visit nodes from the newest down, apply each input's VJP rule.
 
@@ -595,6 +599,9 @@ def _backpropagate(
     When nothing differentiates the sweep itself (no `create_graph`, no forward-mode level),
     gradients travel as plain arrays and primitives' `numpy_vjps` run where they exist;
     `capture` then receives arrays. Otherwise gradients are Tensors and every rule records.
+
+    `observe(node, g, sent)`, when given, sees every step: the node, its upstream gradient
+    and the (argnum, input, gradient) it sent to each input (what `backward_steps` shows).
     """
     tensor_type = _TENSOR
     plain = not create_graph and not STATE.max_level  # gradients as arrays
@@ -674,6 +681,7 @@ def _backpropagate(
                 if check_versions:
                     _check_versions(node)
                 fast = prim.numpy_vjps if plain else None
+                arrays: Sequence[Any]
                 if fast is None:
                     arrays = inputs
                 elif more is None:  # unrolled for one or two inputs (a comprehension is a call)
@@ -685,6 +693,7 @@ def _backpropagate(
                 else:
                     arrays = [x.data if isinstance(x, tensor_type) else x for x in inputs]
                 structure = []  # the inputs as a freed node keeps them: nodes for results
+                sent: list[tuple[int, Any, Any]] = []  # for `observe` only
                 for argnum, x in enumerate(inputs):
                     if not isinstance(x, tensor_type):
                         structure.append(x)
@@ -708,6 +717,8 @@ def _backpropagate(
                         gx = unbroadcast(gx, x.data.shape)
                     if anomaly:
                         _check_backward(node, argnum, gx)
+                    if observe is not None:
+                        sent.append((argnum, x, gx))
                     if parent is None:
                         deliver_to_leaf(x, gx)
                     elif parent in grads:
@@ -721,6 +732,8 @@ def _backpropagate(
                                 push(pending, (-single.sequence, single))
                                 single = None
                             push(pending, (-parent.sequence, parent))
+                if observe is not None:
+                    observe(node, g, sent)
                 if not retain_graph:  # drop saved arrays and intermediate tensors, keep structure
                     node.freed = True
                     node.saved = None
