@@ -305,8 +305,8 @@ class _Box:
             return self.tensor.shape, self.tensor.dtype
         node = self.node
         if node is not None:
-            if node.saved is not None and node.prim.save_output:
-                return node.saved.shape, node.saved.dtype
+            if node.value is not None:
+                return node.value.shape, node.value.dtype
             meta = getattr(node, "out_meta", None)
             if meta is not None:
                 return meta[0], meta[1]
@@ -372,6 +372,8 @@ class _Graph:
                 box = self.leaf_box[id(tensor)] = self._new_box(tensor, None, kind)
             return box
         box = self.node_box.get(node)
+        if tensor is None and node.value is not None:  # the graph keeps results as nodes
+            tensor = node.output_tensor()
         if box is None:
             box = self.node_box[node] = self._new_box(tensor, node, "intermediate")
             queue.append(node)
@@ -1135,7 +1137,7 @@ def backward_steps(root: Tensor, gradient: Any = None, model: Any = None) -> Bac
     def record(node: Node, g: Any, sent: list[tuple[int, Any, Any]]) -> None:
         shown = []
         for argnum, x, gx in sent:
-            if x._node is None:
+            if isinstance(x, Tensor):  # a leaf (results arrive as their nodes)
                 had = leaf_grads.get(id(x))
                 leaf_grads[id(x)] = (x, gx if had is None else had[1] + gx)
             rule = f"vjp wrt arg {argnum}: {node.prim.doc or node.prim.name}"

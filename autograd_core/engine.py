@@ -259,14 +259,16 @@ class Node:
     """The record of one op application (PyTorch's `grad_fn`): what backward needs.
 
     Holds the primitive, its inputs and params, and what backward needs from the forward
-    (`saved`: the output's array for `save_output` primitives, or a `residual` primitive's
-    residual). It holds no reference to its output tensor (weakly, only for `retain_grad`).
-    `out_meta` keeps the output's (shape, dtype) once backward has freed its tensors, so a
-    freed graph still draws with shapes.
+    (`value`, its output array, and `residual`, a `residual` primitive's residual). Its
+    inputs are the nodes of the input tensors that are results, the tensors themselves for
+    leaves, and constants as given: a graph never holds its intermediate Tensor objects,
+    which die with the user's last reference (as in PyTorch). It holds no reference to its
+    output tensor either (weakly, only for `retain_grad`). Backward frees `value` once every
+    consumer has used it; `out_meta` then keeps the output's (shape, dtype) for drawings.
 
-    One or two inputs (nearly every op) are kept in slots rather than in a tuple: a live graph
-    then holds two objects the cyclic garbage collector tracks per op (tensor and node)
-    instead of three, and the collector's cost grows with that count.
+    A live graph is then one object per op that the cyclic garbage collector tracks (the
+    node; one or two inputs sit in slots, not in a tuple), and the collector's cost, paid in
+    full collections while a graph is alive, grows with that count.
     """
 
     __slots__ = (
@@ -275,7 +277,8 @@ class Node:
         "_second",
         "_more",
         "params",
-        "saved",
+        "value",
+        "residual",
         "out_tangents",
         "out_meta",
         "retained",
@@ -291,10 +294,11 @@ class Node:
         prim: Primitive,
         inputs: tuple[Any, ...],
         params: dict[str, Any],
-        saved: Any,
+        value: np.ndarray,
+        residual: Any = None,
     ) -> None:
         self.prim = prim
-        count = len(inputs)  # the `inputs` setter, inlined: this runs for every op
+        count = len(inputs)  # `inputs` are as the graph keeps them (nodes for results)
         if count == 2:
             self._first, self._second = inputs
             self._more: tuple[Any, ...] | None = None
@@ -304,7 +308,8 @@ class Node:
             self._first = self._second = _ABSENT
             self._more = inputs
         self.params = params
-        self.saved = saved
+        self.value: np.ndarray | None = value
+        self.residual = residual
         self.out_tangents: dict[int, Tensor] | None = None
         self.out_meta: tuple[tuple[int, ...], np.dtype[Any]] | None = None
         self.retained: weakref.ref[Tensor] | None = None
@@ -313,15 +318,15 @@ class Node:
         # Creation order: every node is made after the nodes of its inputs, so visiting
         # nodes from the highest sequence down is a topological order (as PyTorch does).
         self.sequence = next(_SEQUENCE)
-        # Versions of the input tensors when they were used; None means all were 0 (no
-        # in-place change had happened yet). Checked at backward to catch later changes.
+        # Versions of the inputs when they were used; None means all were 0 (no in-place
+        # change had happened yet). Checked at backward to catch later changes.
         self.versions: tuple[int, ...] | None = None
         if STATE.mutations:
-            self.versions = tuple(getattr(x, "_version", 0) for x in inputs)
+            self.versions = tuple(_version_of(x) for x in self.inputs)
 
     @property
     def inputs(self) -> tuple[Any, ...]:
-        """The op's inputs: tensors (nodes, once backward freed them) or constants."""
+        """The op's inputs: nodes for results, tensors for leaves, and constants."""
         more = self._more
         if more is not None:
             return more
@@ -348,15 +353,27 @@ class Node:
 
     def parents(self) -> list[Node]:
         """Nodes of the inputs that are themselves results of recorded ops."""
-        tensor_type: Any = _TENSOR
-        found = []
-        for x in self.inputs:
-            if isinstance(x, tensor_type):
-                if x._node is not None:
-                    found.append(x._node)
-            elif type(x) is Node:  # a freed graph keeps its structure as nodes
-                found.append(x)
-        return found
+        return [x for x in self.inputs if type(x) is Node]
+
+    def out_shape(self) -> tuple[int, ...] | None:
+        """The output's shape, while its value is kept or after backward freed it."""
+        if self.value is not None:
+            return self.value.shape
+        return None if self.out_meta is None else self.out_meta[0]
+
+    def output_tensor(self) -> Tensor:
+        """A tensor around this node's output value, linked to the node and carrying its
+        tangents: what the graph's results are to rules (the graph keeps no Tensor)."""
+        if self.value is None:
+            raise _freed_error(self)
+        t = _wrap(self.value)
+        t._node, t.requires_grad, t._tangents = self, True, self.out_tangents
+        return t  # type: ignore[no-any-return]
+
+    def input_tensor(self, argnum: int) -> Any:
+        """Input `argnum` as the op's rules see it: a tensor, or the constant as given."""
+        x = self.inputs[argnum]
+        return x.output_tensor() if type(x) is Node else x
 
 
 _SEQUENCE = itertools.count()
@@ -382,6 +399,11 @@ def bind_sum_to(tensor_fn: Callable[..., Any], array_fn: Callable[..., Any]) -> 
     _sum_to, _sum_to_array = tensor_fn, array_fn
 
 
+def _data(x: Any, tensor_type: Any) -> Any:
+    """The array of a tensor, or a constant as it is."""
+    return x.data if isinstance(x, tensor_type) else x
+
+
 def _is_tensor(x: Any) -> bool:
     return isinstance(x, _TENSOR)  # type: ignore[arg-type]
 
@@ -395,31 +417,43 @@ def apply(prim: Primitive, *inputs: Any, **params: Any) -> Tensor:
     """Run `prim` on tensors (or constants); record a node when any input requires grad."""
     # This is the hot path of every op: the common arities are unrolled and the output
     # tensor is built inline (each avoided call is ~0.1 us of a ~1 us op).
+    # A node keeps a result input as its node, not its tensor (`kept`): see Node.
     tensor_type: Any = _TENSOR
     record = False
     count = len(inputs)
+    kept: Any
     if count == 2:
         a, b = inputs
+        a_kept, b_kept = a, b
         if isinstance(a, tensor_type):
             record = a.requires_grad
+            a_kept = a._node or a
             a = a.data
         if isinstance(b, tensor_type):
             record = record or b.requires_grad
+            b_kept = b._node or b
             b = b.data
         arrays: Any = (a, b)
+        kept = (a_kept, b_kept)
     elif count == 1:
-        a = inputs[0]
+        a = a_kept = inputs[0]
         if isinstance(a, tensor_type):
             record = a.requires_grad
+            a_kept = a._node or a
             a = a.data
         arrays = (a,)
+        kept = (a_kept,)
     else:
-        arrays = []
+        arrays, kept = [], []
         for x in inputs:
             if isinstance(x, tensor_type):
                 record = record or x.requires_grad
+                kept.append(x._node or x)
                 x = x.data
+            else:
+                kept.append(x)
             arrays.append(x)
+        kept = tuple(kept)
     try:
         result = prim.forward(*arrays, **params)
     except (ValueError, TypeError, IndexError) as error:
@@ -430,8 +464,7 @@ def apply(prim: Primitive, *inputs: Any, **params: Any) -> Tensor:
     out = _new(tensor_type)  # Tensor._wrap, inlined
     out.data = result if type(result) is np.ndarray else np.asarray(result)
     if record and STATE.grad_enabled:
-        saved = out.data if prim.save_output else residual
-        out._node = Node(prim, inputs, params, saved)
+        out._node = Node(prim, kept, params, out.data, residual)
         out.requires_grad = True
     else:
         out._node = None
@@ -658,12 +691,7 @@ def _backpropagate(
                     continue
                 g = grads.pop(node)
                 if node.freed:
-                    raise RuntimeError(
-                        f"Trying to backward through the graph a second time (op "
-                        f"'{node.prim.name}'): its saved values were freed after the first "
-                        f"backward. Pass retain_graph=True to the first backward() if you need "
-                        f"to call it again."
-                    )
+                    raise _freed_error(node)
                 if capture is not None:
                     if node in capture:
                         capture[node] = g
@@ -685,36 +713,42 @@ def _backpropagate(
                 if fast is None:
                     arrays = inputs
                 elif more is None:  # unrolled for one or two inputs (a comprehension is a call)
-                    a = first.data if isinstance(first, tensor_type) else first
+                    if type(first) is Node:
+                        a = first.value
+                    else:
+                        a = first.data if isinstance(first, tensor_type) else first
                     if second is _ABSENT:
                         arrays = (a,)
+                    elif type(second) is Node:
+                        arrays = (a, second.value)
                     else:
                         arrays = (a, second.data if isinstance(second, tensor_type) else second)
                 else:
-                    arrays = [x.data if isinstance(x, tensor_type) else x for x in inputs]
-                structure = []  # the inputs as a freed node keeps them: nodes for results
+                    arrays = [x.value if type(x) is Node else _data(x, tensor_type) for x in inputs]
+                saved = node.residual if prim.residual else node.value
                 sent: list[tuple[int, Any, Any]] = []  # for `observe` only
                 for argnum, x in enumerate(inputs):
-                    if not isinstance(x, tensor_type):
-                        structure.append(x)
-                        continue
-                    parent = x._node
-                    if parent is None:
-                        structure.append(x)
-                    else:  # the tensor may go; its node keeps what a drawing shows of it
-                        structure.append(parent)
-                        parent.out_meta = (x.data.shape, x.data.dtype)
-                    if not x.requires_grad:
+                    if type(x) is Node:  # a result: its gradient goes to its node
+                        if needed is not None and x not in needed:
+                            continue  # grad(): nothing requested lies below
+                        if x.freed:
+                            raise _freed_error(x)
+                        parent, shape = x, x.value.shape  # type: ignore[union-attr]
+                    elif isinstance(x, tensor_type) and x.requires_grad:  # a leaf
+                        if capture is not None and x not in capture:
+                            continue  # grad(): not a requested input
+                        parent, shape = None, x.data.shape
+                    else:  # a constant
                         continue
                     rule = fast[argnum] if fast is not None else None
                     if rule is None:
-                        gx = _run_tensor_rule(node, argnum, g, inputs, plain)
+                        gx = _run_tensor_rule(node, argnum, g, plain)
                     elif params:
-                        gx = rule(g, node.saved, *arrays, **params)
+                        gx = rule(g, saved, *arrays, **params)
                     else:
-                        gx = rule(g, node.saved, *arrays)
-                    if gx.shape != x.data.shape:
-                        gx = unbroadcast(gx, x.data.shape)
+                        gx = rule(g, saved, *arrays)
+                    if gx.shape != shape:
+                        gx = unbroadcast(gx, shape)
                     if anomaly:
                         _check_backward(node, argnum, gx)
                     if observe is not None:
@@ -734,21 +768,25 @@ def _backpropagate(
                             push(pending, (-parent.sequence, parent))
                 if observe is not None:
                     observe(node, g, sent)
-                if not retain_graph:  # drop saved arrays and intermediate tensors, keep structure
+                if not retain_graph:  # every consumer ran before: drop the arrays, keep shapes
                     node.freed = True
-                    node.saved = None
-                    node.out_tangents = None
-                    if more is None:  # the `inputs` setter, inlined
-                        node._first = structure[0]
-                        if second is not _ABSENT:
-                            node._second = structure[1]
-                    else:
-                        node._more = tuple(structure)
+                    value = node.value
+                    if value is not None:
+                        node.out_meta = (value.shape, value.dtype)
+                    node.value = node.residual = node.out_tangents = None
     finally:
         STATE.grad_enabled, STATE.anomaly = previous_modes
 
 
-def _run_tensor_rule(node: Node, argnum: int, g: Any, inputs: tuple[Any, ...], plain: bool) -> Any:
+def _freed_error(node: Node) -> RuntimeError:
+    return RuntimeError(
+        f"Trying to backward through the graph a second time (op '{node.prim.name}'): its "
+        f"saved values were freed after the first backward. Pass retain_graph=True to the "
+        f"first backward() if you need to call it again."
+    )
+
+
+def _run_tensor_rule(node: Node, argnum: int, g: Any, plain: bool) -> Any:
     """Apply a primitive's Tensor VJP rule; with `plain`, `g` and the result are arrays."""
     prim = node.prim
     vjps = prim.vjps
@@ -757,10 +795,11 @@ def _run_tensor_rule(node: Node, argnum: int, g: Any, inputs: tuple[Any, ...], p
         rule = prim.vjp_rule(argnum)  # raises, naming the op and the input
     out = None
     if prim.save_output:
-        out = _wrap(node.saved)
+        out = _wrap(node.value)
         out._tangents = node.out_tangents
         if STATE.grad_enabled:  # create_graph: the rule's ops link to this node
             out._node, out.requires_grad = node, True
+    inputs = [node.input_tensor(i) for i in range(len(node.inputs))]
     if plain:
         return rule(_wrap(g), out, *inputs, **node.params).data
     return rule(g, out, *inputs, **node.params)
@@ -846,18 +885,37 @@ def _accumulate_leaf_array(leaf: Tensor, g: np.ndarray, stored: set[int]) -> Non
 # --------------------------------------------------------------------------------------------
 
 
+_OUT_VERSIONS: weakref.WeakKeyDictionary[Node, int] = weakref.WeakKeyDictionary()
+"""In-place changes to the output of a node (made through a tensor holding it), by node."""
+
+
+def note_in_place(tensor: Tensor) -> None:
+    """Count an in-place change of `tensor`: its own version, and its node's output's (which
+    is what the graph holds of a result tensor)."""
+    tensor._version += 1
+    if tensor._node is not None:
+        _OUT_VERSIONS[tensor._node] = _OUT_VERSIONS.get(tensor._node, 0) + 1
+    STATE.mutations += 1
+
+
+def _version_of(x: Any) -> int:
+    if type(x) is Node:
+        return _OUT_VERSIONS.get(x, 0)
+    return getattr(x, "_version", 0)
+
+
 def _check_versions(node: Node) -> None:
-    """Raise if a tensor this node used was modified in place after the node was made."""
-    tensor_type = _TENSOR
+    """Raise if an input this node used was modified in place after the node was made."""
     for argnum, x in enumerate(node.inputs):
-        if not isinstance(x, tensor_type):
+        if not (type(x) is Node or isinstance(x, _TENSOR)):
             continue
         then = 0 if node.versions is None else node.versions[argnum]
-        now = x._version
+        now = _version_of(x)
         if now != then:
+            shape = x.out_shape() if isinstance(x, Node) else x.shape
             raise RuntimeError(
                 f"one of the tensors needed to differentiate op '{node.prim.name}' (its "
-                f"input {argnum}, shape {x.shape}) was modified in place after the op used "
+                f"input {argnum}, shape {shape}) was modified in place after the op used "
                 f"it (version {now}, expected {then}): the gradient would be wrong. Modify a "
                 f"copy instead, or make the change before the forward pass."
             )

@@ -220,8 +220,7 @@ class Tensor:
                 f"step does)"
             )
         update()
-        self._version += 1
-        engine.STATE.mutations += 1
+        engine.note_in_place(self)
         return self
 
     def add_(self, other: Any) -> Tensor:

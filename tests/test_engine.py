@@ -227,3 +227,29 @@ print("ok")
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "ok"
+
+
+def test_intermediate_tensors_die_with_their_last_reference_while_the_graph_lives() -> None:
+    """A graph keeps nodes and arrays, never intermediate Tensor objects (as PyTorch): a
+    long graph is one garbage-collected object per op."""
+    import gc
+    import weakref
+
+    x = ag.Tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3.0
+    alive = weakref.ref(h)
+    y = (h * h).sum()
+    del h
+    gc.collect()
+    assert alive() is None
+    y.backward()
+    np.testing.assert_allclose(x.grad.data, [18.0, 36.0])  # d/dx (3x)^2 = 18x
+
+
+def test_a_second_root_through_a_freed_shared_part_raises_the_retain_graph_error() -> None:
+    x = ag.Tensor([1.0, 2.0], requires_grad=True)
+    shared = x * 2.0
+    a, b = (shared * 3.0).sum(), (shared * 4.0).sum()
+    a.backward()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        b.backward()

@@ -102,3 +102,14 @@ def test_cross_entropy_checks_probability_targets_only_when_asked() -> None:
         nn.functional.cross_entropy(logits, -bad, check_probabilities=True)
     good = np.array([[0.2, 0.3, 0.5], [1.0, 0.0, 0.0]])
     assert nn.CrossEntropyLoss(check_probabilities=True)(logits, good).item() > 0
+
+
+def test_in_place_change_of_an_intermediate_result_is_caught_at_backward() -> None:
+    """The graph keeps a result as its node; a change through the tensor is still seen."""
+    w = ag.Tensor([1.0, 2.0], requires_grad=True)
+    h = w * 3.0
+    y = (h * h).sum()  # mul needs h's value for both of its gradients
+    with ag.no_grad():
+        h.mul_(2.0)
+    with pytest.raises(RuntimeError, match=r"op 'mul'.*input 0, shape \(2,\).*modified in place"):
+        y.backward()
