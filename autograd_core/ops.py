@@ -181,6 +181,17 @@ def _pow_rule_exponent(g: Tensor, out: Tensor, x: Any, y: Tensor) -> Tensor:
     return g * where((x_data == 0) & (_data(y) >= 0), 0.0, out * log(x))
 
 
+def _pow_numpy_base(g: np.ndarray, out: Any, x: np.ndarray, y: Any) -> np.ndarray:
+    if isinstance(y, np.ndarray):
+        return g * np.where(y == 0, 0.0, y * x ** (y - 1.0))  # type: ignore[no-any-return]
+    return g * 0.0 if y == 0 else g * (y * x ** (y - 1))  # type: ignore[no-any-return]
+
+
+def _pow_numpy_exponent(g: np.ndarray, out: np.ndarray, x: Any, y: np.ndarray) -> np.ndarray:
+    log_x = np.log(x) if isinstance(x, np.ndarray) else np.log(np.asarray(x, dtype=np.float64))
+    return g * np.where((np.asarray(x) == 0) & (y >= 0), 0.0, out * log_x)  # type: ignore[no-any-return]
+
+
 POW = _binary(
     "pow",
     _quiet(np.power),
@@ -188,6 +199,7 @@ POW = _binary(
     _pow_rule_exponent,
     save_output=True,
     doc="x ** y; d/dx = y x^(y-1), d/dy = x^y log(x)",
+    numpy_rules=(_pow_numpy_base, _pow_numpy_exponent),
 )
 
 
@@ -198,20 +210,41 @@ def _tie_weights(a: Any, b: Any, first: bool, pick: Any) -> np.ndarray:
     return chosen + 0.5 * (a_data == b_data)
 
 
+def _tie_rules(pick: Any) -> tuple[Any, Any, Any, Any]:
+    """VJPs of maximum (pick = >) or minimum (pick = <): Tensor rules, then numpy rules."""
+
+    def numpy_rule(first: bool) -> Any:
+        def rule(g: np.ndarray, out: Any, a: Any, b: Any) -> np.ndarray:
+            return g * _tie_weights(a, b, first, pick).astype(g.dtype, copy=False)  # type: ignore[no-any-return]
+
+        return rule
+
+    return (
+        lambda g, out, a, b: _scaled(g, _tie_weights(a, b, True, pick)),
+        lambda g, out, a, b: _scaled(g, _tie_weights(a, b, False, pick)),
+        numpy_rule(True),
+        numpy_rule(False),
+    )
+
+
+_MAX_A, _MAX_B, _MAX_A_NUMPY, _MAX_B_NUMPY = _tie_rules(operator.gt)
 MAXIMUM = _binary(
     "maximum",
     np.maximum,
-    lambda g, out, a, b: _scaled(g, _tie_weights(a, b, True, operator.gt)),
-    lambda g, out, a, b: _scaled(g, _tie_weights(a, b, False, operator.gt)),
+    _MAX_A,
+    _MAX_B,
     doc="elementwise max; d/da = 1 where a > b, 1/2 on a tie, else 0 (and for b)",
+    numpy_rules=(_MAX_A_NUMPY, _MAX_B_NUMPY),
 )
 
+_MIN_A, _MIN_B, _MIN_A_NUMPY, _MIN_B_NUMPY = _tie_rules(operator.lt)
 MINIMUM = _binary(
     "minimum",
     np.minimum,
-    lambda g, out, a, b: _scaled(g, _tie_weights(a, b, True, operator.lt)),
-    lambda g, out, a, b: _scaled(g, _tie_weights(a, b, False, operator.lt)),
+    _MIN_A,
+    _MIN_B,
     doc="elementwise min; d/da = 1 where a < b, 1/2 on a tie, else 0 (and for b)",
+    numpy_rules=(_MIN_A_NUMPY, _MIN_B_NUMPY),
 )
 
 WHERE = register(
@@ -221,6 +254,11 @@ WHERE = register(
         (None, lambda g, out, c, a, b: where(c, g, 0.0), lambda g, out, c, a, b: where(c, 0.0, g)),
         (None, lambda g, out, c, a, b: where(c, g, 0.0), lambda g, out, c, a, b: where(c, 0.0, g)),
         doc="a where cond else b; d/da = cond, d/db = not cond; cond is not differentiable",
+        numpy_vjps=(
+            None,
+            lambda g, out, c, a, b: np.where(c, g, 0.0),
+            lambda g, out, c, a, b: np.where(c, 0.0, g),
+        ),
     )
 )
 
@@ -255,11 +293,24 @@ ABS = _unary(
     np.abs,
     lambda g, out, x: _scaled(g, np.sign(x.data)),
     doc="d/dx |x| = sign(x); 0 at 0",
+    numpy_rule=lambda g, out, x: g * np.sign(x),
 )
 
-SIN = _unary("sin", np.sin, lambda g, out, x: g * cos(x), doc="d/dx sin(x) = cos(x)")
+SIN = _unary(
+    "sin",
+    np.sin,
+    lambda g, out, x: g * cos(x),
+    doc="d/dx sin(x) = cos(x)",
+    numpy_rule=lambda g, out, x: g * np.cos(x),
+)
 
-COS = _unary("cos", np.cos, lambda g, out, x: neg(g * sin(x)), doc="d/dx cos(x) = -sin(x)")
+COS = _unary(
+    "cos",
+    np.cos,
+    lambda g, out, x: neg(g * sin(x)),
+    doc="d/dx cos(x) = -sin(x)",
+    numpy_rule=lambda g, out, x: -(g * np.sin(x)),
+)
 
 TANH = _unary(
     "tanh",
@@ -305,6 +356,7 @@ SOFTPLUS = _unary(
     _softplus_forward,
     lambda g, out, x: g * sigmoid(x),
     doc="log(1 + e^x), stable; d/dx softplus(x) = sigmoid(x)",
+    numpy_rule=lambda g, out, x: g * _sigmoid_forward(x),
 )
 
 LOG1P = _unary(
@@ -312,6 +364,7 @@ LOG1P = _unary(
     _quiet(np.log1p),
     lambda g, out, x: g / (x + 1.0),
     doc="log(1 + x), exact near 0; d/dx = 1/(1 + x)",
+    numpy_rule=lambda g, out, x: g / (x + 1.0),
 )
 
 EXPM1 = _unary(
@@ -320,6 +373,7 @@ EXPM1 = _unary(
     lambda g, out, x: g * (out + 1.0),
     save_output=True,
     doc="e^x - 1, exact near 0; d/dx = e^x",
+    numpy_rule=lambda g, out, x: g * (out + 1.0),
 )
 
 _ERF = np.frompyfunc(math.erf, 1, 1)
@@ -343,13 +397,17 @@ def _clip_forward(x: np.ndarray, lo: float | None, hi: float | None) -> np.ndarr
     return np.clip(x, lo, hi)
 
 
-def _clip_rule(g: Tensor, out: Tensor, x: Tensor, lo: float | None, hi: float | None) -> Tensor:
+def _clip_inside(x: np.ndarray, lo: float | None, hi: float | None) -> np.ndarray:
     inside = np.ones(x.shape, dtype=bool)
     if lo is not None:
-        inside &= x.data >= lo
+        inside &= x >= lo
     if hi is not None:
-        inside &= x.data <= hi
-    return _scaled(g, inside)
+        inside &= x <= hi
+    return inside
+
+
+def _clip_rule(g: Tensor, out: Tensor, x: Tensor, lo: float | None, hi: float | None) -> Tensor:
+    return _scaled(g, _clip_inside(x.data, lo, hi))
 
 
 CLIP = _unary(
@@ -357,6 +415,7 @@ CLIP = _unary(
     _clip_forward,
     _clip_rule,
     doc="min(max(x, lo), hi); d/dx = 1 where lo <= x <= hi, else 0 (as PyTorch)",
+    numpy_rule=lambda g, out, x, lo, hi: g * _clip_inside(x, lo, hi),
 )
 
 # --------------------------------------------------------------------------------------------
@@ -425,11 +484,17 @@ MEAN = register(
 )
 
 
-def _extremum_weights(out: Tensor, x: Tensor, axis: Axis, keepdims: bool) -> np.ndarray:
+def _extremum_weights(out: Any, x: Any, axis: Axis, keepdims: bool) -> np.ndarray:
     """Where x attains its max (or min): 1/(number of ties) there, 0 elsewhere."""
-    out_keep = out.data if keepdims else out.data.reshape(_keepdims_shape(x.shape, axis))
-    hits = (x.data == out_keep).astype(x.dtype)
+    out, x = _data(out), _data(x)
+    out_keep = out if keepdims else out.reshape(_keepdims_shape(x.shape, axis))
+    hits = (x == out_keep).astype(x.dtype)
     return hits / hits.sum(axis=axis, keepdims=True)  # type: ignore[no-any-return]
+
+
+def _expand_array(g: np.ndarray, shape: tuple[int, ...], axis: Axis, keepdims: bool) -> Any:
+    """_expand on arrays: the reduced axes back as size 1."""
+    return g if keepdims or g.ndim == 0 else g.reshape(_keepdims_shape(shape, axis))
 
 
 def _extremum(name: str, forward: Any) -> Primitive:
@@ -447,6 +512,12 @@ def _extremum(name: str, forward: Any) -> Primitive:
             (jvp,),
             save_output=True,
             doc=f"{name} over axis; d/dx_i = 1 at the {name} (ties share it evenly), else 0",
+            numpy_vjps=(
+                lambda g, out, x, axis, keepdims: (
+                    _expand_array(g, x.shape, axis, keepdims)
+                    * _extremum_weights(out, x, axis, keepdims)
+                ),
+            ),
         )
     )
 
@@ -485,6 +556,12 @@ LOGSUMEXP = register(
         ),
         save_output=True,
         doc="log(sum(exp(x))), stable; d/dx = softmax(x)",
+        numpy_vjps=(
+            lambda g, out, x, axis, keepdims: (
+                _expand_array(g, x.shape, axis, keepdims)
+                * np.exp(x - _expand_array(out, x.shape, axis, keepdims))
+            ),
+        ),
     )
 )
 
