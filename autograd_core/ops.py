@@ -456,7 +456,7 @@ SUM = register(
         doc="sum over axis; d/dx_i = 1: the cotangent is broadcast back",
         numpy_vjps=(
             lambda g, out, x, axis, keepdims: _broadcast_to_forward(
-                g if keepdims else g.reshape(_keepdims_shape(x.shape, axis)), x.shape
+                _expand_array(g, x.shape, axis, keepdims), x.shape
             ),
         ),
     )
@@ -475,7 +475,7 @@ MEAN = register(
         doc="mean over axis; d/dx_i = 1/n: the cotangent is broadcast back, divided by n",
         numpy_vjps=(
             lambda g, out, x, axis, keepdims: _broadcast_to_forward(
-                (g if keepdims else g.reshape(_keepdims_shape(x.shape, axis)))
+                _expand_array(g, x.shape, axis, keepdims)
                 * (1.0 / builtins.max(x.size if axis is None else _count_axes(x.shape, axis), 1)),
                 x.shape,
             ),
