@@ -253,3 +253,21 @@ def test_a_second_root_through_a_freed_shared_part_raises_the_retain_graph_error
     a.backward()
     with pytest.raises(RuntimeError, match="retain_graph=True"):
         b.backward()
+
+
+@pytest.mark.parametrize("size", [3, 5000])  # small gradients are filled in, large broadcast
+def test_stored_gradients_never_share_memory(size: int) -> None:
+    """Identity rules (add) pass one array on to several inputs; every `.grad` still gets its
+    own, so an optimizer updating one in place cannot change another."""
+    a = ag.Tensor(np.ones(size), requires_grad=True)
+    b = ag.Tensor(np.ones(size), requires_grad=True)
+    h = a + b
+    h.retain_grad()
+    h.sum().backward()
+    grads = [a.grad.data, b.grad.data, h.grad.data]
+    for i in range(3):
+        assert grads[i].flags.writeable
+        for j in range(i + 1, 3):
+            assert not np.shares_memory(grads[i], grads[j])
+    a.grad.data += 1.0
+    np.testing.assert_array_equal(b.grad.data, np.ones(size))
