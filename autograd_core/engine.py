@@ -713,18 +713,27 @@ def _backpropagate(
                 if fast is None:
                     arrays = inputs
                 elif more is None:  # unrolled for one or two inputs (a comprehension is a call)
+                    # (a result freed by an earlier backward has no value: say so, before
+                    # a rule meets None)
                     if type(first) is Node:
                         a = first.value
+                        if a is None:
+                            raise _freed_error(first)
                     else:
                         a = first.data if isinstance(first, tensor_type) else first
                     if second is _ABSENT:
                         arrays = (a,)
                     elif type(second) is Node:
+                        if second.value is None:
+                            raise _freed_error(second)
                         arrays = (a, second.value)
                     else:
                         arrays = (a, second.data if isinstance(second, tensor_type) else second)
                 else:
                     arrays = [x.value if type(x) is Node else _data(x, tensor_type) for x in inputs]
+                    for x in inputs:
+                        if type(x) is Node and x.value is None:
+                            raise _freed_error(x)
                 saved = node.residual if prim.residual else node.value
                 sent: list[tuple[int, Any, Any]] = []  # for `observe` only
                 for argnum, x in enumerate(inputs):

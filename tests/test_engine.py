@@ -271,3 +271,15 @@ def test_stored_gradients_never_share_memory(size: int) -> None:
             assert not np.shares_memory(grads[i], grads[j])
     a.grad.data += 1.0
     np.testing.assert_array_equal(b.grad.data, np.ones(size))
+
+
+def test_using_a_result_whose_graph_was_freed_gives_the_retain_graph_error() -> None:
+    """A new op on `y` after backward freed y's graph: the next backward says why it stops,
+    instead of failing inside a rule."""
+    x = ag.Tensor([1.0, 2.0], requires_grad=True)
+    w = ag.Tensor([3.0, 4.0], requires_grad=True)
+    y = x * 2.0
+    y.sum().backward()
+    z = (w * y).sum()  # w's gradient needs y's value
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        z.backward()
