@@ -611,6 +611,7 @@ def _capture_key(x: Tensor) -> Any:
 
 
 Observer = Callable[["Node", Any, list[tuple[int, Any, Any]]], None]
+_NOTHING_SENT: list[tuple[int, Any, Any]] = []  # never appended to: only an observer reads it
 
 
 def _backpropagate(
@@ -654,7 +655,7 @@ def _backpropagate(
             capture[x] = g if previous is None else previous + g
 
     if plain and capture is None:  # the usual backward(): skip a closure call per leaf
-        deliver_to_leaf = functools.partial(_accumulate_leaf_array, stored=stored)  # type: ignore[assignment]
+        deliver_to_leaf = functools.partial(_accumulate_leaf_array, stored)  # type: ignore[assignment]
 
     # grad() runs only the nodes that lead to a requested input (as torch.autograd.grad):
     # the graph below them, e.g. an outer graph a transform links into, is left alone.
@@ -735,7 +736,7 @@ def _backpropagate(
                         if type(x) is Node and x.value is None:
                             raise _freed_error(x)
                 saved = node.residual if prim.residual else node.value
-                sent: list[tuple[int, Any, Any]] = []  # for `observe` only
+                sent: list[tuple[int, Any, Any]] = [] if observe is not None else _NOTHING_SENT
                 for argnum, x in enumerate(inputs):
                     if type(x) is Node:  # a result: its gradient goes to its node
                         if needed is not None and x not in needed:
@@ -866,7 +867,7 @@ def _accumulate_leaf(leaf: Tensor, g: Tensor, create_graph: bool, stored: set[in
     if g.dtype != leaf.dtype:
         g = g.astype(leaf.dtype)
     if not create_graph:
-        _accumulate_leaf_array(leaf, g.data, stored)
+        _accumulate_leaf_array(stored, leaf, g.data)
     elif leaf.grad is None:
         leaf.grad = g
     else:
@@ -874,7 +875,7 @@ def _accumulate_leaf(leaf: Tensor, g: Tensor, create_graph: bool, stored: set[in
             leaf.grad = leaf.grad + g
 
 
-def _accumulate_leaf_array(leaf: Tensor, g: np.ndarray, stored: set[int]) -> None:
+def _accumulate_leaf_array(stored: set[int], leaf: Tensor, g: np.ndarray) -> None:
     """Add the array `g` into `leaf.grad`, in the leaf's dtype. The stored array is always
     one this sweep owns (never a view, a rule's shared result or another leaf's)."""
     dtype = leaf.data.dtype

@@ -490,6 +490,30 @@ def _check_distributions(target: Any, class_axis: int) -> None:
         )
 
 
+def _is_plain_batch(
+    input: Any, target: Any, weight: Any, smoothing: float, reduction: str, ignore_index: int
+) -> bool:
+    """The training step's case, checked in one pass: logits (N, C), int64 class indices (N,)
+    all in [0, C) and none ignored, no weights or smoothing. Anything else takes the general
+    path, which validates and explains."""
+    if not (
+        isinstance(input, Tensor)
+        and type(target) is np.ndarray
+        and target.dtype == np.int64
+        and weight is None
+        and smoothing == 0.0
+        and reduction in _REDUCTIONS
+    ):
+        return False
+    shape = input.data.shape
+    if len(shape) != 2 or target.shape != shape[:1]:
+        return False
+    classes = shape[1]
+    if not labels_in_range(target, classes):
+        return False
+    return not (0 <= ignore_index < classes and bool((target == ignore_index).any()))
+
+
 def cross_entropy(
     input: Any,
     target: Any,
@@ -508,6 +532,8 @@ def cross_entropy(
     Semantics follow PyTorch exactly; `check_probabilities=True` also verifies that
     probability targets are non-negative and sum to 1 per sample (ValueError otherwise).
     """
+    if _is_plain_batch(input, target, weight, label_smoothing, reduction, ignore_index):
+        return SOFTMAX_CROSS_ENTROPY(input, target, reduction=reduction)  # checked just now
     _check_reduction("cross_entropy", reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
