@@ -335,16 +335,6 @@ class Node:
             return (self._first,)
         return (self._first, second)
 
-    @inputs.setter
-    def inputs(self, inputs: tuple[Any, ...]) -> None:
-        if 1 <= len(inputs) <= 2:
-            self._first = inputs[0]
-            self._second = inputs[1] if len(inputs) == 2 else _ABSENT
-            self._more = None
-        else:
-            self._first = self._second = _ABSENT
-            self._more = inputs
-
     def name(self) -> str:
         return self.prim.name
 
