@@ -303,13 +303,9 @@ class _Box:
     def shape_dtype(self) -> tuple[tuple[int, ...], Any] | None:
         if self.tensor is not None:
             return self.tensor.shape, self.tensor.dtype
-        node = self.node
-        if node is not None:
-            if node.value is not None:
-                return node.value.shape, node.value.dtype
-            meta = getattr(node, "out_meta", None)
-            if meta is not None:
-                return meta[0], meta[1]
+        node = self.node  # a node box has a tensor while its value lives (see _box_of)
+        if node is not None and node.out_meta is not None:
+            return node.out_meta
         return None
 
     def grad(self) -> np.ndarray | None:
@@ -372,9 +368,9 @@ class _Graph:
                 box = self.leaf_box[id(tensor)] = self._new_box(tensor, None, kind)
             return box
         box = self.node_box.get(node)
-        if tensor is None and node.value is not None:  # the graph keeps results as nodes
-            tensor = node.output_tensor()
         if box is None:
+            if tensor is None and node.value is not None:  # the graph keeps results as nodes
+                tensor = node.output_tensor()
             box = self.node_box[node] = self._new_box(tensor, node, "intermediate")
             queue.append(node)
         elif box.tensor is None and tensor is not None:

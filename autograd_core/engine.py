@@ -360,10 +360,9 @@ class Node:
         t._node, t.requires_grad, t._tangents = self, True, self.out_tangents
         return t  # type: ignore[no-any-return]
 
-    def input_tensor(self, argnum: int) -> Any:
-        """Input `argnum` as the op's rules see it: a tensor, or the constant as given."""
-        x = self.inputs[argnum]
-        return x.output_tensor() if type(x) is Node else x
+    def input_tensors(self) -> list[Any]:
+        """The inputs as the op's Tensor rules see them: tensors, and constants as given."""
+        return [x.output_tensor() if type(x) is Node else x for x in self.inputs]
 
 
 _SEQUENCE = itertools.count()
@@ -799,7 +798,7 @@ def _run_tensor_rule(node: Node, argnum: int, g: Any, plain: bool) -> Any:
         out._tangents = node.out_tangents
         if STATE.grad_enabled:  # create_graph: the rule's ops link to this node
             out._node, out.requires_grad = node, True
-    inputs = [node.input_tensor(i) for i in range(len(node.inputs))]
+    inputs = node.input_tensors()
     if plain:
         return rule(_wrap(g), out, *inputs, **node.params).data
     return rule(g, out, *inputs, **node.params)

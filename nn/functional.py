@@ -404,7 +404,7 @@ def _class_targets(
     classes = logp.shape[1] if logp.ndim >= 2 else logp.shape[0]
     target = target if target.dtype == np.int64 else target.astype(np.int64)
     if labels_in_range(target, classes):  # one reduction: the common case ends here
-        return target, not (0 <= ignore_index < classes and (target == ignore_index).any())
+        return target, _none_ignored(target, classes, ignore_index)
     bad = (target != ignore_index) & ((target < 0) | (target >= classes))
     if bad.any():
         raise TargetError(
@@ -508,9 +508,11 @@ def _is_plain_batch(
     shape = input.data.shape
     if len(shape) != 2 or target.shape != shape[:1]:
         return False
-    classes = shape[1]
-    if not labels_in_range(target, classes):
-        return False
+    return labels_in_range(target, shape[1]) and _none_ignored(target, shape[1], ignore_index)
+
+
+def _none_ignored(target: np.ndarray, classes: int, ignore_index: int) -> bool:
+    """Whether no in-range target equals `ignore_index` (only an index in [0, C) can)."""
     return not (0 <= ignore_index < classes and bool((target == ignore_index).any()))
 
 
