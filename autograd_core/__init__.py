@@ -3,7 +3,7 @@
 The layout is the architecture:
 
 - `engine`   primitives, graph nodes, backward (reverse mode) and tangents (forward mode)
-- `ops`      every primitive op, defined once, and the public functions over them
+- `ops`      the op library, one module per family: each primitive and its public function
 - `tensor`   the `Tensor` class users hold
 - `transforms` JAX-style grad, value_and_grad, vjp, jvp, jacrev, jacfwd, hessian
 - `checking` central differences and gradcheck
@@ -14,6 +14,9 @@ The layout is the architecture:
 Heavy optional libraries (graphviz, hypothesis, matplotlib) are imported only where used.
 """
 
+from typing import TYPE_CHECKING
+
+from autograd_core import ops
 from autograd_core.checking import (
     GradcheckError,
     GradcheckWarning,
@@ -34,59 +37,12 @@ from autograd_core.engine import (
     no_grad,
     set_grad_enabled,
 )
-from autograd_core.ops import (
-    abs,
-    add,
-    broadcast_to,
-    cast,
-    clip,
-    concat,
-    cos,
-    div,
-    erf,
-    exp,
-    expm1,
-    flatten,
-    getitem,
-    linear,
-    log,
-    log1p,
-    log_softmax,
-    logsumexp,
-    matmul,
-    max,
-    maximum,
-    mean,
-    min,
-    minimum,
-    mul,
-    neg,
-    pow,
-    relu,
-    reshape,
-    scatter_add,
-    sigmoid,
-    sin,
-    softmax,
-    softmax_cross_entropy,
-    softplus,
-    sqrt,
-    squeeze,
-    stack,
-    std,
-    sub,
-    sum,
-    sum_to,
-    tanh,
-    transpose,
-    unsqueeze,
-    var,
-    where,
-)
 from autograd_core.tensor import Tensor
 from autograd_core.transforms import grad, hessian, jacfwd, jacrev, jvp, value_and_grad, vjp
 
 tensor = Tensor
+
+globals().update(ops.EXPORTS)  # every public op function (see autograd_core.ops)
 
 __all__ = [
     "CUSTOM_PRIMITIVES",
@@ -97,23 +53,10 @@ __all__ = [
     "Node",
     "Primitive",
     "Tensor",
-    "abs",
-    "add",
     "backward_steps",
-    "broadcast_to",
-    "cast",
-    "clip",
-    "concat",
-    "cos",
     "detect_anomaly",
-    "div",
     "draw_graph",
     "enable_grad",
-    "erf",
-    "exp",
-    "expm1",
-    "flatten",
-    "getitem",
     "grad",
     "gradcheck",
     "hessian",
@@ -121,47 +64,21 @@ __all__ = [
     "jacfwd",
     "jacrev",
     "jvp",
-    "linear",
-    "log",
-    "log1p",
-    "log_softmax",
-    "logsumexp",
-    "matmul",
-    "max",
-    "maximum",
-    "mean",
-    "min",
-    "minimum",
     "module_scope",
-    "mul",
-    "neg",
     "no_grad",
     "numerical_grad",
     "numerical_jacobian",
-    "pow",
     "primitive",
-    "relu",
-    "reshape",
-    "scatter_add",
     "set_grad_enabled",
-    "sigmoid",
-    "sin",
-    "softmax",
-    "softmax_cross_entropy",
-    "softplus",
-    "sqrt",
-    "squeeze",
-    "stack",
-    "std",
-    "sub",
-    "sum",
-    "sum_to",
-    "tanh",
     "tensor",
-    "transpose",
-    "unsqueeze",
     "value_and_grad",
-    "var",
     "vjp",
-    "where",
+    *ops.EXPORTS,
 ]
+
+if TYPE_CHECKING:  # the op functions are exported at import time: give type checkers names
+    from autograd_core.ops.elementwise import *  # noqa: F403
+    from autograd_core.ops.linalg import *  # noqa: F403
+    from autograd_core.ops.neural import *  # noqa: F403
+    from autograd_core.ops.reductions import *  # noqa: F403
+    from autograd_core.ops.shape import *  # noqa: F403

@@ -176,7 +176,14 @@ class CustomPrimitive:
     def _checked(self, mode: str, argnum: int, rule: Rule) -> Rule:
         """Run a user rule; turn its result into a tensor of the right dtype, check its shape."""
 
-        def checked(g: Tensor, out: Tensor | None, *inputs: Any, **params: Any) -> Tensor:
+        def checked(g: Any, out: Any, *inputs: Any, **params: Any) -> Any:
+            if not isinstance(g, Tensor):  # an ordinary backward pass runs rules on arrays;
+                return checked(  # user rules are written with tensor ops: run them on tensors
+                    Tensor._wrap(g),
+                    None if out is None else Tensor._wrap(out),
+                    *[Tensor._wrap(x) if isinstance(x, np.ndarray) else x for x in inputs],
+                    **params,
+                ).data
             result = rule(g, out, *inputs, **params)
             x = inputs[argnum]
             if mode == "vjp":

@@ -370,7 +370,7 @@ class _Graph:
         box = self.node_box.get(node)
         if box is None:
             if tensor is None and node.value is not None:  # the graph keeps results as nodes
-                tensor = node.output_tensor()
+                tensor = node.lift(Tensor(0.0))
             box = self.node_box[node] = self._new_box(tensor, node, "intermediate")
             queue.append(node)
         elif box.tensor is None and tensor is not None:
@@ -1120,7 +1120,7 @@ def backward_steps(root: Tensor, gradient: Any = None, model: Any = None) -> Bac
         raise ValueError("backward_steps: root is a leaf tensor; it was not computed by any op")
     nodes = engine.topological_order(root._node)
     for node in nodes:
-        if node.freed:
+        if node.value is None:
             raise RuntimeError(
                 "backward_steps: the graph was freed by backward(); call backward_steps() "
                 "first, or run backward(retain_graph=True)"
@@ -1156,8 +1156,9 @@ def backward_steps(root: Tensor, gradient: Any = None, model: Any = None) -> Bac
         for x in node.inputs
         if isinstance(x, Tensor) and x._node is None and x.requires_grad
     }
-    seed = engine._seed_gradient(root, gradient, False)
-    engine._backpropagate([(root, seed)], True, False, leaves, observe=record)
+    sweep = engine.Sweep(retain_graph=True, create_graph=False)
+    sweep.capture, sweep.observe = leaves, record
+    sweep.run([(root, engine.seed_gradient(root, gradient, False))])
     order = {key: i for i, key in enumerate(names.leaves)}  # as first used going forward
     ranked = sorted(leaf_grads.items(), key=lambda item: order.get(item[0], len(order)))
     leaf_rows = [(names.of(t), t, np.array(g, dtype=t.dtype)) for _, (t, g) in ranked]

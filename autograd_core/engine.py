@@ -1,65 +1,64 @@
-"""The engine: primitives, graph recording, reverse mode (backward) and forward mode (tangents).
+"""The engine: primitives, the recorded graph, reverse mode (backward) and forward mode.
 
-A `Primitive` is one differentiable operation, defined once: its forward on numpy arrays, one
-reverse-mode rule (vector-Jacobian product) and one forward-mode rule (Jacobian-vector product)
-per input. `apply` runs a primitive on tensors; when an input requires grad it records a `Node`
-(the PyTorch `grad_fn`) pointing back at the inputs. Nodes never point at their outputs, so a
-graph has no reference cycles and dies with its last output.
+A `Primitive` is one differentiable operation, defined once: its forward on numpy arrays,
+one reverse-mode rule (vector-Jacobian product) and one forward-mode rule (Jacobian-vector
+product) per input. `apply` runs a primitive; when an input requires grad it records a
+`Node` (PyTorch's `grad_fn`) pointing back at the inputs. Nodes never point at their
+outputs, so a graph has no reference cycles and dies with its last output.
 
-Rules are written with Tensor operations, so running them with recording switched on
-(`create_graph=True`) differentiates the backward pass itself: higher order comes for free.
-A backward pass that nothing differentiates (the usual training step) passes plain arrays
-instead and runs a primitive's `numpy_vjps` where it has them: the same rules without a
-Tensor per step. Broadcasting is undone here, once (`sum_to`), never inside a rule.
+Rules are written once, with functions that work on plain arrays and on tensors alike: a
+primitive called on arrays only computes with numpy, called on a tensor it records. So the
+same rule runs on arrays in an ordinary backward pass (fast: no tensor per step) and on
+tensors when the backward pass is itself differentiated (`create_graph=True`, or a forward-
+mode level around it): higher order comes for free. Broadcasting is undone here, once
+(`sum_to`), never inside a rule.
+
+The engine knows tensors only through `Traced`, the base class `Tensor` derives from: it
+reads `.data`, `.requires_grad`, `._node`, and makes new tensors with an input's `_wrap`.
 """
 
 from __future__ import annotations
 
 import functools
 import heapq
+import inspect
 import itertools
+import math
+import sys
+import threading
 import weakref
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from autograd_core.tensor import Tensor
-
 # --------------------------------------------------------------------------------------------
-# Global modes: recording for reverse mode, active levels for forward mode.
+# Modes, per thread: recording, forward-mode levels, module scope, anomaly detection.
 # --------------------------------------------------------------------------------------------
 
 
-class _State:
-    """Process-wide switches read on every op; one object so lookups stay cheap."""
-
-    __slots__ = (
-        "grad_enabled",
-        "max_level",
-        "levels",
-        "next_level",
-        "scope",
-        "mutations",
-        "anomaly",
-    )
+class _Modes(threading.local):
+    """The switches every op reads; each thread has its own (as PyTorch's grad mode)."""
 
     def __init__(self) -> None:
         self.grad_enabled = True
         self.max_level = 0  # 0: no forward mode; else active levels up to this one propagate
         self.levels: frozenset[int] = frozenset()  # levels of the jvp calls now running
-        self.next_level = 1
         self.scope: tuple[Any, ...] | None = None  # enclosing nn modules, for drawings
-        self.mutations = 0  # in-place modifications so far; while 0, no version is tracked
         self.anomaly = False  # detect_anomaly() is active
 
 
-STATE = _State()
+MODES = _Modes()
+_LEVELS = itertools.count(1)  # forward-mode levels are unique across threads
+
+
+def new_level() -> int:
+    """A fresh forward-mode level for one `jvp` call."""
+    return next(_LEVELS)
 
 
 class _Switch:
-    """Sets one field of `STATE` for a block; a context manager and a decorator."""
+    """Sets one mode for a block: a context manager, and a decorator (also of generators)."""
 
     def __init__(self, field: str, value: Any) -> None:
         self.field = field
@@ -67,51 +66,82 @@ class _Switch:
         self.previous: list[Any] = []
 
     def __enter__(self) -> None:
-        self.previous.append(getattr(STATE, self.field))
-        setattr(STATE, self.field, self.value)
+        self.previous.append(getattr(MODES, self.field))
+        setattr(MODES, self.field, self.value)
 
     def __exit__(self, *exc: object) -> None:
-        setattr(STATE, self.field, self.previous.pop())
+        setattr(MODES, self.field, self.previous.pop())
 
     def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        field, value = self.field, self.value
+        if inspect.isgeneratorfunction(fn):
+            return _switched_generator(fn, field, value)
+
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with _Switch(self.field, self.value):
+            with _Switch(field, value):
                 return fn(*args, **kwargs)
 
         return wrapper
 
 
-def _grad_mode(enabled: bool) -> _Switch:
-    return _Switch("grad_enabled", enabled)
+def _switched_generator(fn: Callable[..., Any], field: str, value: Any) -> Callable[..., Any]:
+    """A generator function whose body runs under the mode at every resume, never between."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with _Switch(field, value):
+            generator = fn(*args, **kwargs)
+            request: tuple[str, Any] = ("send", None)
+        while True:
+            with _Switch(field, value):
+                try:
+                    method, argument = request
+                    item = getattr(generator, method)(argument)
+                except StopIteration as stop:
+                    return stop.value
+            try:
+                request = ("send", (yield item))
+            except GeneratorExit:
+                generator.close()
+                raise
+            except BaseException as error:
+                request = ("throw", error)
+
+    return wrapper
 
 
 def no_grad() -> _Switch:
     """Stop recording ops (inference, optimizer updates). Also usable as a decorator."""
-    return _grad_mode(False)
+    return _Switch("grad_enabled", False)
 
 
 def enable_grad() -> _Switch:
     """Record ops again inside a `no_grad` block. Also usable as a decorator."""
-    return _grad_mode(True)
+    return _Switch("grad_enabled", True)
 
 
 def set_grad_enabled(enabled: bool) -> _Switch:
     """Record ops or not, as a context manager or decorator."""
-    return _grad_mode(bool(enabled))
+    return _Switch("grad_enabled", bool(enabled))
 
 
 def is_grad_enabled() -> bool:
-    """Whether ops are currently recorded for backward."""
-    return STATE.grad_enabled
+    """Whether ops are currently recorded for backward (in this thread)."""
+    return MODES.grad_enabled
+
+
+def detect_anomaly() -> _Switch:
+    """Make the first NaN or inf produced in forward or backward raise, naming the op and
+    the line of user code that created it. Slower: use it to debug, not to train."""
+    return _Switch("anomaly", True)
 
 
 class module_scope:  # noqa: N801 - used like a function, as contextlib's managers are
     """Tag every node created inside with the stack of enclosing modules (outermost first).
 
     nn's `Module.__call__` enters this, so a drawing can cluster each module call's ops;
-    `Node.scope` is then a tuple of module objects, or None outside any module. A small class
-    rather than a generator: it runs on every module call.
+    `Node.scope` is then a tuple of module objects, or None outside any module.
     """
 
     __slots__ = ("module", "previous")
@@ -120,33 +150,37 @@ class module_scope:  # noqa: N801 - used like a function, as contextlib's manage
         self.module = module
 
     def __enter__(self) -> None:
-        self.previous = previous = STATE.scope
-        STATE.scope = (self.module,) if previous is None else (*previous, self.module)
+        self.previous = previous = MODES.scope
+        MODES.scope = (self.module,) if previous is None else (*previous, self.module)
 
     def __exit__(self, *exc: object) -> None:
-        STATE.scope = self.previous
-
-
-def call_in_scope(module: Any, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """`fn(*args, **kwargs)` inside `module_scope(module)`, in one call instead of a context
-    manager's three: what every nn module call does."""
-    previous = STATE.scope
-    STATE.scope = (module,) if previous is None else (*previous, module)
-    try:
-        return fn(*args, **kwargs)
-    finally:
-        STATE.scope = previous
+        MODES.scope = self.previous
 
 
 # --------------------------------------------------------------------------------------------
 # Primitives and their registry.
 # --------------------------------------------------------------------------------------------
 
-Rule = Callable[..., "Tensor"]
-NumpyRule = Callable[..., np.ndarray]
+Rule = Callable[..., Any]
 
 PRIMITIVES: dict[str, Primitive] = {}
 """Every registered primitive by name: what tests, docs, checking and drawing iterate over."""
+
+
+class Traced:
+    """What the engine knows of a tensor: `Tensor` derives from this (and defines `_wrap`)."""
+
+    __slots__ = ("__dict__", "__weakref__")  # rare attributes (grad, name, ...) live in a dict
+    data: np.ndarray
+    requires_grad: bool
+    _node: Node | None
+    _tangents: dict[int, Any] | None
+    _counter: VersionCounter | None
+    _view_of: Traced | None
+
+    @staticmethod
+    def _wrap(data: Any) -> Any:
+        raise NotImplementedError
 
 
 class _EachInput:
@@ -154,67 +188,63 @@ class _EachInput:
 
     __slots__ = ("rule",)
 
-    def __init__(self, rule: Callable[..., Tensor]) -> None:
+    def __init__(self, rule: Rule) -> None:
         self.rule = rule
 
     def __getitem__(self, argnum: int) -> Rule:
         return functools.partial(self.rule, argnum)
 
     def __len__(self) -> int:  # any arity
-        return 1 << 30
+        return sys.maxsize
+
+
+def each_input(rule: Rule) -> _EachInput:
+    """Rule table for a variadic primitive: `rule(argnum, g, out, *inputs, **params)`."""
+    return _EachInput(rule)
 
 
 class Primitive:
     """One differentiable operation: forward on arrays plus a VJP and a JVP rule per input.
 
-    Rules are called as `rule(g, out, *inputs, **params)` where `g` is the cotangent of the
-    output (reverse mode) or the tangent of that input (forward mode), `out` the output
-    tensor (only when `save_output=True`, else None) and `inputs` the op's inputs as given
-    (tensors, or Python scalars for constants). A rule may be None: the op is then not
-    differentiable in that input for that mode, and asking for it raises a clear error.
+    Rules are called as `rule(g, out, *inputs, **params)`: `g` is the output's cotangent
+    (reverse mode) or the input's tangent (forward mode), `out` the output (None unless
+    `save_output`), `inputs` the op's positional inputs. Positional inputs are the operands
+    (tensors, or numbers as constants); what is not differentiable (axes, masks, labels)
+    goes in `params`. A rule may be None: asking for it raises an error naming the op.
 
-    `numpy_vjps` optionally restates the VJP rules on plain arrays, `rule(g, saved, *arrays,
-    **params)`. A backward pass that is not itself differentiated (no `create_graph`, no
-    forward-mode level) uses them: no Tensor is built per rule, which is most of the cost of
-    a small op. The Tensor rules stay the definition (higher order uses them); tests check
-    that both agree for every primitive. `saved` is the output array (`save_output=True`),
-    or, with `residual=True`, what the forward chose to keep for them: such a forward
-    returns `(output, residual)` (JAX's residuals), e.g. intermediate arrays the backward
-    would otherwise recompute. Tensor rules never see residuals (they are constants).
+    `linear=True` declares the op linear in its operands jointly (add, reshape, getitem):
+    its JVP is the op itself applied to the tangents (JAX's `deflinear`), and its rules
+    read no input values, so in-place changes to its inputs cannot invalidate them.
+    `fused_vjp(g, residual, *arrays, **params)` is an optional array-only VJP for input 0
+    that uses what the forward kept: such a forward returns `(output, residual)`.
+    `view=True` marks ops whose output may share memory with input 0 (in-place changes to
+    either then count for both).
     """
-
-    __slots__ = (
-        "name",
-        "forward",
-        "vjps",
-        "jvps",
-        "save_output",
-        "doc",
-        "numpy_vjps",
-        "residual",
-    )
 
     def __init__(
         self,
         name: str,
-        forward: Callable[..., Any],  # an array, or (array, residual) with residual=True
+        forward: Callable[..., Any],
         vjps: Sequence[Rule | None] | _EachInput | None,
-        jvps: Sequence[Rule | None] | _EachInput | None,
+        jvps: Sequence[Rule | None] | _EachInput | None = None,
+        *,
+        linear: bool = False,
         save_output: bool = False,
+        view: bool = False,
+        fused_vjp: Rule | None = None,
         doc: str = "",
-        numpy_vjps: Sequence[NumpyRule | None] | None = None,
-        residual: bool = False,
     ) -> None:
         self.name = name
         self.forward = forward
         self.vjps = vjps
         self.jvps = jvps
+        self.linear = linear
         self.save_output = save_output
+        self.view = view
+        self.fused_vjp = fused_vjp
         self.doc = doc
-        self.numpy_vjps = numpy_vjps
-        self.residual = residual
 
-    def __call__(self, *inputs: Any, **params: Any) -> Tensor:
+    def __call__(self, *inputs: Any, **params: Any) -> Any:
         return apply(self, *inputs, **params)
 
     def __repr__(self) -> str:
@@ -234,7 +264,7 @@ def _rule(prim: Primitive, table: Any, argnum: int, mode: str) -> Rule:
             f"op '{prim.name}' has no {mode} rule for input {argnum}: "
             f"it cannot be differentiated in that mode with respect to that input"
         )
-    return rule  # type: ignore[no-any-return]
+    return rule
 
 
 def register(prim: Primitive) -> Primitive:
@@ -245,47 +275,51 @@ def register(prim: Primitive) -> Primitive:
     return prim
 
 
-def each_input(rule: Callable[..., Tensor]) -> _EachInput:
-    """Rule table for a variadic primitive: `rule(argnum, g, out, *inputs, **params)`."""
-    return _EachInput(rule)
+# --------------------------------------------------------------------------------------------
+# Graph nodes and version counters.
+# --------------------------------------------------------------------------------------------
 
 
-# --------------------------------------------------------------------------------------------
-# Graph nodes.
-# --------------------------------------------------------------------------------------------
+class VersionCounter:
+    """In-place changes made so far to one piece of memory: shared by a tensor, its views
+    and the node that holds it, so a change through any of them is seen by all."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+_MUTATED = [False]  # whether any in-place change happened yet: until then nothing is checked
+_SEQUENCE = itertools.count()
 
 
 class Node:
     """The record of one op application (PyTorch's `grad_fn`): what backward needs.
 
-    Holds the primitive, its inputs and params, and what backward needs from the forward
-    (`value`, its output array, and `residual`, a `residual` primitive's residual). Its
-    inputs are the nodes of the input tensors that are results, the tensors themselves for
-    leaves, and constants as given: a graph never holds its intermediate Tensor objects,
-    which die with the user's last reference (as in PyTorch). It holds no reference to its
-    output tensor either (weakly, only for `retain_grad`). Backward frees `value` once every
-    consumer has used it; `out_meta` then keeps the output's (shape, dtype) for drawings.
-
-    A live graph is then one object per op that the cyclic garbage collector tracks (the
-    node; one or two inputs sit in slots, not in a tuple), and the collector's cost, paid in
-    full collections while a graph is alive, grows with that count.
+    `inputs` holds the nodes of inputs that are results, the tensors of leaves, and
+    constants as given: a graph never holds its intermediate Tensor objects, which die with
+    the user's last reference (as in PyTorch). `value` is the output array (None once
+    backward freed it; `out_meta` then keeps its shape and dtype for drawings). `versions`
+    are the inputs' versions when the node was made (None: all 0) and `own_version` its
+    output's, checked at backward against later in-place changes.
     """
 
     __slots__ = (
         "prim",
-        "_first",
-        "_second",
-        "_more",
+        "inputs",
         "params",
         "value",
         "residual",
         "out_tangents",
         "out_meta",
+        "counter",
+        "versions",
+        "own_version",
         "retained",
         "scope",
-        "freed",
+        "tensor_name",
         "sequence",
-        "versions",
         "__weakref__",
     )
 
@@ -298,48 +332,28 @@ class Node:
         residual: Any = None,
     ) -> None:
         self.prim = prim
-        count = len(inputs)  # `inputs` are as the graph keeps them (nodes for results)
-        if count == 2:
-            self._first, self._second = inputs
-            self._more: tuple[Any, ...] | None = None
-        elif count == 1:
-            self._first, self._second, self._more = inputs[0], _ABSENT, None
-        else:
-            self._first = self._second = _ABSENT
-            self._more = inputs
+        self.inputs = inputs
         self.params = params
         self.value: np.ndarray | None = value
         self.residual = residual
-        self.out_tangents: dict[int, Tensor] | None = None
+        self.out_tangents: dict[int, Any] | None = None
         self.out_meta: tuple[tuple[int, ...], np.dtype[Any]] | None = None
-        self.retained: weakref.ref[Tensor] | None = None
-        self.scope = STATE.scope
-        self.freed = False
+        self.counter: VersionCounter | None = None
+        self.versions = tuple(map(version_of, inputs)) if _MUTATED[0] else None
+        self.own_version = 0
+        self.retained: weakref.ref[Any] | None = None
+        self.scope = MODES.scope
+        self.tensor_name: str | None = None  # the name the user gave the result tensor
         # Creation order: every node is made after the nodes of its inputs, so visiting
         # nodes from the highest sequence down is a topological order (as PyTorch does).
         self.sequence = next(_SEQUENCE)
-        # Versions of the inputs when they were used; None means all were 0 (no in-place
-        # change had happened yet). Checked at backward to catch later changes.
-        self.versions: tuple[int, ...] | None = None
-        if STATE.mutations:
-            self.versions = tuple(_version_of(x) for x in self.inputs)
-
-    @property
-    def inputs(self) -> tuple[Any, ...]:
-        """The op's inputs: nodes for results, tensors for leaves, and constants."""
-        more = self._more
-        if more is not None:
-            return more
-        second = self._second
-        if second is _ABSENT:
-            return (self._first,)
-        return (self._first, second)
-
-    def name(self) -> str:
-        return self.prim.name
 
     def __repr__(self) -> str:
         return f"<{self.prim.name} node>"
+
+    def name(self) -> str:
+        """The op's name (PyTorch's `grad_fn.name()`)."""
+        return self.prim.name
 
     def parents(self) -> list[Node]:
         """Nodes of the inputs that are themselves results of recorded ops."""
@@ -351,50 +365,72 @@ class Node:
             return self.value.shape
         return None if self.out_meta is None else self.out_meta[0]
 
-    def output_tensor(self) -> Tensor:
-        """A tensor around this node's output value, linked to the node and carrying its
-        tangents: what the graph's results are to rules (the graph keeps no Tensor)."""
+    def lift(self, template: Traced) -> Any:
+        """A tensor around this node's output, linked to the node and carrying its tangents:
+        what a result is to a rule that records (the graph keeps no Tensor)."""
         if self.value is None:
             raise _freed_error(self)
-        t = _wrap(self.value)
+        t = template._wrap(self.value)
         t._node, t.requires_grad, t._tangents = self, True, self.out_tangents
-        return t  # type: ignore[no-any-return]
-
-    def input_tensors(self) -> list[Any]:
-        """The inputs as the op's Tensor rules see them: tensors, and constants as given."""
-        return [x.output_tensor() if type(x) is Node else x for x in self.inputs]
+        return t
 
 
-_SEQUENCE = itertools.count()
-_ABSENT: Any = object()  # marks an unused input slot of a Node
-_TENSOR: Any = None  # the Tensor class and its fast constructor, set by tensor.py
-_wrap: Any = None
+def counter_of(t: Traced) -> VersionCounter:
+    """The version counter of a tensor's memory, made on first use (and given its node)."""
+    counter = t._counter
+    if counter is None:
+        node = t._node
+        counter = node.counter if node is not None and node.counter is not None else None
+        t._counter = counter = counter or VersionCounter()
+        if node is not None:
+            node.counter = counter
+    return counter
 
 
-def bind_tensor_type(tensor_type: type) -> None:
-    """Called once by tensor.py: the engine makes tensors without importing that module."""
-    global _TENSOR, _wrap
-    _TENSOR = tensor_type
-    _wrap = tensor_type._wrap  # type: ignore[attr-defined]
+def share_counter(view: Traced, base: Traced) -> None:
+    """`view` shares memory with `base`: an in-place change to either counts for both."""
+    view._counter = counter = counter_of(base)
+    view._view_of = base
+    if view._node is not None:
+        view._node.counter, view._node.own_version = counter, counter.count
 
 
-_sum_to: Any = None  # un-broadcasting of a Tensor and of an array, set by ops.py
-_sum_to_array: Any = None
+def note_in_place(t: Traced) -> int:
+    """Count an in-place change of a tensor's memory; returns the new version."""
+    _MUTATED[0] = True
+    counter = counter_of(t)
+    counter.count += 1
+    return counter.count
 
 
-def bind_sum_to(tensor_fn: Callable[..., Any], array_fn: Callable[..., Any]) -> None:
-    """Called once by ops.py: the engine undoes broadcasting without importing that module."""
-    global _sum_to, _sum_to_array
-    _sum_to, _sum_to_array = tensor_fn, array_fn
+def version_of(x: Any) -> int:
+    """The version of a node's output or a tensor's memory (0 if never changed)."""
+    counter = x.counter if type(x) is Node else getattr(x, "_counter", None)
+    return 0 if counter is None else counter.count
 
 
-def _data(x: Any, tensor_type: Any) -> Any:
-    """The array of a tensor, or a constant as it is."""
-    return x.data if isinstance(x, tensor_type) else x
+def _check_versions(node: Node) -> None:
+    """Raise if a value this node's rules read was changed in place after it was saved."""
+    if node.prim.save_output and version_of(node) != node.own_version:
+        _raise_modified(node, "its output", node.out_shape(), version_of(node), node.own_version)
+    if node.prim.linear:
+        return  # the rules of a linear op read no input values
+    for argnum, x in enumerate(node.inputs):
+        if type(x) is Node or isinstance(x, Traced):
+            then = 0 if node.versions is None else node.versions[argnum]
+            now = version_of(x)
+            if now != then:
+                shape = x.out_shape() if isinstance(x, Node) else x.data.shape
+                _raise_modified(node, f"its input {argnum}", shape, now, then)
 
 
-def _is_tensor(x: Any) -> bool:
-    return isinstance(x, _TENSOR)  # type: ignore[arg-type]
+def _raise_modified(node: Node, what: str, shape: Any, now: int, then: int) -> None:
+    raise RuntimeError(
+        f"one of the tensors needed to differentiate op '{node.prim.name}' ({what}, shape "
+        f"{shape}) was modified in place after the op used it (version {now}, expected "
+        f"{then}): the gradient would be wrong. Modify a copy instead (x.clone()), or make "
+        f"the change before the forward pass."
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -402,99 +438,63 @@ def _is_tensor(x: Any) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
-def apply(prim: Primitive, *inputs: Any, **params: Any) -> Tensor:
-    """Run `prim` on tensors (or constants); record a node when any input requires grad."""
-    # This is the hot path of every op: the common arities are unrolled and the output
-    # tensor is built inline (each avoided call is ~0.1 us of a ~1 us op).
-    # A node keeps a result input as its node, not its tensor (`kept`): see Node.
-    tensor_type: Any = _TENSOR
-    record = False
-    count = len(inputs)
-    kept: Any
-    if count == 2:
-        a, b = inputs
-        a_kept, b_kept = a, b
-        if isinstance(a, tensor_type):
-            record = a.requires_grad
-            a_kept = a._node or a
-            a = a.data
-        if isinstance(b, tensor_type):
-            record = record or b.requires_grad
-            b_kept = b._node or b
-            b = b.data
-        arrays: Any = (a, b)
-        kept = (a_kept, b_kept)
-    elif count == 1:
-        a = a_kept = inputs[0]
-        if isinstance(a, tensor_type):
-            record = a.requires_grad
-            a_kept = a._node or a
-            a = a.data
-        arrays = (a,)
-        kept = (a_kept,)
-    else:
-        arrays, kept = [], []
-        for x in inputs:
-            if isinstance(x, tensor_type):
-                record = record or x.requires_grad
-                kept.append(x._node or x)
-                x = x.data
-            else:
-                kept.append(x)
+def apply(prim: Primitive, *inputs: Any, **params: Any) -> Any:
+    """Run `prim`: on arrays only, its numpy forward; on tensors, a tensor, recording a node
+    when an input requires grad, and pushing tangents when a forward-mode level is active."""
+    template, record, arrays = None, False, []
+    for x in inputs:
+        if isinstance(x, Traced):
+            if template is None:
+                template = x
+            record = record or x.requires_grad
+            arrays.append(x.data)
+        else:
             arrays.append(x)
-        kept = tuple(kept)
-    try:
-        result = prim.forward(*arrays, **params)
-    except (ValueError, TypeError, IndexError) as error:
-        raise type(error)(_describe_failure(prim, arrays, error)) from None
+    if template is None:  # plain arrays, e.g. a rule in an ordinary backward pass
+        result = prim.forward(*inputs, **params)
+        return result[0] if prim.fused_vjp is not None else result
+    result = _forward(prim, arrays, params)
     residual = None
-    if prim.residual:
+    if prim.fused_vjp is not None:
         result, residual = result
-    out = _new(tensor_type)  # Tensor._wrap, inlined
-    out.data = result if type(result) is np.ndarray else np.asarray(result)
-    if record and STATE.grad_enabled:
+    out = template._wrap(result)
+    if record and MODES.grad_enabled:
+        kept = tuple((x._node or x) if isinstance(x, Traced) else x for x in inputs)
         out._node = Node(prim, kept, params, out.data, residual)
         out.requires_grad = True
-    else:
-        out._node = None
-        out.requires_grad = False
-    if STATE.max_level:
+    if prim.view and np.may_share_memory(out.data, arrays[0]):
+        share_counter(out, inputs[0])
+    if MODES.max_level:
         _push_tangents(prim, inputs, params, out)
-    if STATE.anomaly:
+    if MODES.anomaly:
         _check_forward(prim, arrays, out)
     return out
 
 
-_new = object.__new__
-
-
-def _describe_failure(prim: Primitive, arrays: Sequence[Any], error: Exception) -> str:
-    """Name the op and what it was given, instead of numpy's internal wording alone."""
-    described = ", ".join(
-        f"shape {a.shape} {a.dtype}" if isinstance(a, np.ndarray) else type(a).__name__
-        for a in arrays
-    )
-    return f"{prim.name}: cannot apply to inputs ({described}): {error}"
+def _forward(prim: Primitive, arrays: list[Any], params: dict[str, Any]) -> Any:
+    """The primitive's numpy forward; a failure names the op and what it was given."""
+    try:
+        return prim.forward(*arrays, **params)
+    except (ValueError, TypeError, IndexError) as error:
+        described = ", ".join(
+            f"shape {a.shape} {a.dtype}" if isinstance(a, np.ndarray) else type(a).__name__
+            for a in arrays
+        )
+        kind = next(k for k in (ValueError, TypeError, IndexError) if isinstance(error, k))
+        raise kind(f"{prim.name}: cannot apply to inputs ({described}): {error}") from None
 
 
 def _push_tangents(
-    prim: Primitive, inputs: tuple[Any, ...], params: dict[str, Any], out: Tensor
+    prim: Primitive, inputs: Sequence[Any], params: dict[str, Any], out: Any
 ) -> None:
     """Forward mode: give `out` a tangent for every active level an input carries one for.
 
     Levels are computed in increasing order, each with only the lower levels active, so a
     nested `jvp` differentiates the tangents of the outer one and never its own (JAX's rule).
     """
-    max_level, active = STATE.max_level, STATE.levels
-    levels = sorted(
-        {
-            level
-            for x in inputs
-            if _is_tensor(x) and x._tangents
-            for level in x._tangents
-            if level <= max_level and level in active
-        }
-    )
+    max_level, active = MODES.max_level, MODES.levels
+    carried = {lvl for x in inputs if isinstance(x, Traced) and x._tangents for lvl in x._tangents}
+    levels = sorted(lvl for lvl in carried if lvl <= max_level and lvl in active)
     if not levels:
         return
     out._tangents = {}
@@ -502,19 +502,94 @@ def _push_tangents(
         out._node.out_tangents = out._tangents
     try:
         for level in levels:
-            STATE.max_level = level - 1
-            total = None
-            for argnum, x in enumerate(inputs):
-                tangent = x._tangents.get(level) if _is_tensor(x) and x._tangents else None
-                if tangent is None:
-                    continue
-                term = prim.jvp_rule(argnum)(tangent, out, *inputs, **params)
-                if term.shape != out.shape:
-                    term = term.broadcast_to(out.shape)
-                total = term if total is None else total + term
-            out._tangents[level] = total  # type: ignore[assignment]
+            MODES.max_level = level - 1
+            tangent = _output_tangent(prim, inputs, params, out, level)
+            if tangent.shape != out.shape:
+                tangent = BROADCAST_TO(tangent, shape=out.shape)
+            out._tangents[level] = tangent
     finally:
-        STATE.max_level = max_level
+        MODES.max_level = max_level
+
+
+def _output_tangent(
+    prim: Primitive, inputs: Sequence[Any], params: dict[str, Any], out: Any, level: int
+) -> Any:
+    """The output's tangent at one level: a linear op applied to the tangents, or the sum
+    of each input's JVP rule."""
+
+    def tangent_of(x: Any) -> Any:
+        return x._tangents.get(level) if isinstance(x, Traced) and x._tangents else None
+
+    if prim.linear:  # operands without a tangent contribute zeros
+        tangents = [tangent_of(x) for x in inputs]
+        zeros = [np.zeros_like(x.data if isinstance(x, Traced) else x) for x in inputs]
+        return prim(
+            *[z if t is None else t for t, z in zip(tangents, zeros, strict=True)], **params
+        )
+    total = None
+    saved_out = out if prim.save_output else None
+    for argnum, x in enumerate(inputs):
+        t = tangent_of(x)
+        if t is not None:
+            term = prim.jvp_rule(argnum)(t, saved_out, *inputs, **params)
+            total = term if total is None else total + term
+    return total
+
+
+# --------------------------------------------------------------------------------------------
+# Broadcasting and its adjoint (the engine sums every gradient back to its input's shape),
+# and dtype casts (a gradient takes its input's dtype).
+# --------------------------------------------------------------------------------------------
+
+
+def _broadcast_to_forward(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A read-only broadcast view for large results (no copy); small ones are filled in,
+    which is faster than building a view (np.broadcast_to costs microseconds)."""
+    if math.prod(shape) >= 4096:
+        return np.broadcast_to(x, shape)
+    out = np.empty(shape, dtype=np.result_type(x))
+    out[...] = x
+    return out
+
+
+def _sum_to_forward(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum a broadcast result back to `shape` (the adjoint of broadcasting)."""
+    lead = x.ndim - len(shape)
+    if lead:  # new leading axes go away entirely
+        x = x.sum(axis=tuple(range(lead)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and x.shape[i] != 1)
+    return x.sum(axis=stretched, keepdims=True) if stretched else x
+
+
+BROADCAST_TO: Primitive = register(
+    Primitive(
+        "broadcast_to",
+        _broadcast_to_forward,
+        (lambda g, out, x, shape: g,),  # the engine sums g back to x's shape
+        linear=True,
+        doc="repeat along new or size-1 axes; the cotangent is summed back",
+    )
+)
+
+CAST: Primitive = register(
+    Primitive(
+        "cast",
+        lambda x, dtype: x.astype(dtype),
+        (lambda g, out, x, dtype: CAST(g, dtype=x.dtype),),
+        linear=True,
+        doc="change the float dtype; the gradient is cast back",
+    )
+)
+
+SUM_TO: Primitive = register(
+    Primitive(
+        "sum_to",
+        _sum_to_forward,
+        (lambda g, out, x, shape: BROADCAST_TO(g, shape=x.shape),),
+        linear=True,
+        doc="sum over broadcast axes down to shape; undoes broadcasting",
+    )
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -523,10 +598,7 @@ def _push_tangents(
 
 
 def topological_order(roots: Node | Sequence[Node]) -> list[Node]:
-    """Nodes reachable from `roots`, each before every node it depends on (no recursion).
-
-    Reverse creation order is topological, so this is a reachability walk and one sort.
-    """
+    """Nodes reachable from `roots`, each before every node it depends on (no recursion)."""
     stack = [roots] if isinstance(roots, Node) else list(roots)
     seen = set(stack)
     while stack:
@@ -534,247 +606,205 @@ def topological_order(roots: Node | Sequence[Node]) -> list[Node]:
             if parent not in seen:
                 seen.add(parent)
                 stack.append(parent)
-    return sorted(seen, key=_by_sequence, reverse=True)
-
-
-def _by_sequence(node: Node) -> int:
-    return node.sequence
+    return sorted(seen, key=lambda node: node.sequence, reverse=True)
 
 
 def backward(
-    root: Tensor, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False
+    root: Traced, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False
 ) -> None:
     """Accumulate d(root)/d(leaf), weighted by `gradient`, into `.grad` of every leaf."""
     if retain_graph is None:
         retain_graph = create_graph
-    seed = _seed_gradient(root, gradient, create_graph)
-    _backpropagate([(root, seed)], retain_graph, create_graph, capture=None)
+    seed = seed_gradient(root, gradient, create_graph)
+    Sweep(retain_graph, create_graph).run([(root, seed)])
 
 
 def grad(
-    outputs: Tensor | Sequence[Tensor],
-    inputs: Tensor | Sequence[Tensor],
+    outputs: Traced | Sequence[Traced],
+    inputs: Traced | Sequence[Traced],
     grad_outputs: Any = None,
     retain_graph: bool | None = None,
     create_graph: bool = False,
     allow_unused: bool = False,
-) -> tuple[Tensor | None, ...]:
+) -> tuple[Any, ...]:
     """Gradients of `outputs` with respect to `inputs`, returned instead of accumulated.
 
     As `torch.autograd.grad`: `.grad` fields are left alone, `inputs` may be intermediate
     tensors, and an input the outputs do not depend on is an error unless `allow_unused`.
     """
-    outs: list[Any] = [outputs] if _is_tensor(outputs) else list(outputs)  # type: ignore[arg-type]
-    ins: list[Any] = [inputs] if _is_tensor(inputs) else list(inputs)  # type: ignore[arg-type]
-    if grad_outputs is None or _is_tensor(grad_outputs) or isinstance(grad_outputs, np.ndarray):
-        weights = [grad_outputs] * len(outs) if grad_outputs is None else [grad_outputs]
+    outs = [outputs] if isinstance(outputs, Traced) else list(outputs)
+    ins = [inputs] if isinstance(inputs, Traced) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, (Traced, np.ndarray)):
+        weights = [grad_outputs] * len(outs)
     else:
         weights = list(grad_outputs)
     if len(weights) != len(outs):
         raise ValueError(f"grad(): {len(outs)} outputs but {len(weights)} grad_outputs")
-    if retain_graph is None:
-        retain_graph = create_graph
-    for x in ins:
-        if not x.requires_grad:
-            raise RuntimeError("grad(): one of the inputs does not require grad")
-    capture: dict[Any, Any] = {_capture_key(x): None for x in ins}
-    pairs = [
-        (out, _seed_gradient(out, w, create_graph)) for out, w in zip(outs, weights, strict=True)
-    ]
-    _backpropagate(pairs, retain_graph, create_graph, capture)
-    results = tuple(
-        _wrap(g) if isinstance(g, np.ndarray) else g  # a plain sweep captures arrays
-        for g in (capture[_capture_key(x)] for x in ins)
-    )
+    if any(not x.requires_grad for x in ins):
+        raise RuntimeError("grad(): one of the inputs does not require grad")
+    sweep = Sweep(create_graph if retain_graph is None else retain_graph, create_graph)
+    sweep.capture = {(x._node or x): None for x in ins}
+    sweep.run([(o, seed_gradient(o, w, create_graph)) for o, w in zip(outs, weights, strict=True)])
+    results = tuple(sweep.capture[x._node or x] for x in ins)
     if not allow_unused and any(r is None for r in results):
         raise RuntimeError(
             "grad(): one of the inputs was not used to compute the outputs; "
             "pass allow_unused=True to get None for it"
         )
-    return results
+    return tuple(r if r is None or isinstance(r, Traced) else ins[0]._wrap(r) for r in results)
 
 
-def _capture_key(x: Tensor) -> Any:
-    """Gradients are per node for results (tensors sharing a node share one) and per leaf."""
-    return x._node if x._node is not None else x
+Observer = Callable[[Node, Any, list[tuple[int, Any, Any]]], None]
 
 
-Observer = Callable[["Node", Any, list[tuple[int, Any, Any]]], None]
-_NOTHING_SENT: list[tuple[int, Any, Any]] = []  # never appended to: only an observer reads it
-
-
-def _backpropagate(
-    pairs: list[tuple[Tensor, Tensor]],
-    retain_graph: bool,
-    create_graph: bool,
-    capture: dict[Any, Any] | None,
-    observe: Observer | None = None,
-) -> None:
-    """The reverse sweep: visit nodes from the newest down, apply each input's VJP rule.
+class Sweep:
+    """One reverse pass: visit nodes from the newest down, apply each input's VJP rule.
 
     Pending nodes wait in a heap keyed by creation sequence; the newest pending node has
-    received every contribution (all its consumers are newer), so it is ready. No separate
-    topological sort, no recursion; a chain skips the heap (a lone pending node is the
-    newest). With `capture` None, leaf gradients accumulate into `.grad`; otherwise the
-    gradients of the keys of `capture` (nodes or leaves) are stored there and `.grad` is left
-    alone. Unless `retain_graph`, each node is freed once used.
-
-    When nothing differentiates the sweep itself (no `create_graph`, no forward-mode level),
-    gradients travel as plain arrays and primitives' `numpy_vjps` run where they exist;
-    `capture` then receives arrays. Otherwise gradients are Tensors and every rule records.
-
-    `observe(node, g, sent)`, when given, sees every step: the node, its upstream gradient
-    and the (argnum, input, gradient) it sent to each input (what `backward_steps` shows).
+    received every contribution (all its consumers are newer), so it is ready: no separate
+    topological sort, no recursion. When nothing differentiates the sweep (no
+    `create_graph`, no forward-mode level) gradients travel as plain arrays; otherwise as
+    tensors, and every rule records. Leaf gradients accumulate into `.grad`, or, with
+    `capture` (`grad()`), are collected for its keys (nodes or leaves) instead.
     """
-    tensor_type = _TENSOR
-    plain = not create_graph and not STATE.max_level  # gradients as arrays
-    unbroadcast: Any = _sum_to_array if plain else _sum_to
-    grads: dict[Node, Any] = {}
-    pending: list[tuple[int, Node]] = []
-    stored: set[int] = set()
-    push, pop = heapq.heappush, heapq.heappop
-    anomaly = STATE.anomaly  # checked per rule below, not per op inside the rules
-    check_versions = STATE.mutations > 0  # (no rule modifies a tensor in place)
 
-    def deliver_to_leaf(x: Tensor, g: Any) -> None:
-        if capture is None:
-            _accumulate_leaf(x, g, create_graph, stored)
-        elif x in capture:
-            previous = capture[x]
-            capture[x] = g if previous is None else previous + g
+    def __init__(self, retain_graph: bool, create_graph: bool) -> None:
+        self.retain_graph = retain_graph
+        self.create_graph = create_graph
+        self.plain = not create_graph and not MODES.max_level
+        self.capture: dict[Any, Any] | None = None
+        self.observe: Observer | None = None
+        self.grads: dict[Node, Any] = {}
+        self.pending: list[tuple[int, Node]] = []
+        self.stored: set[int] = set()  # ids of gradient arrays a leaf's .grad now owns
 
-    if plain and capture is None:  # the usual backward(): skip a closure call per leaf
-        deliver_to_leaf = functools.partial(_accumulate_leaf_array, stored)  # type: ignore[assignment]
+    def run(self, seeds: list[tuple[Traced, Any]]) -> None:
+        self.template = seeds[0][0]
+        roots = [root._node for root, _ in seeds if root._node is not None]
+        self.needed = None if self.capture is None else self._leading_to_capture(roots)
+        previous = MODES.grad_enabled, MODES.anomaly
+        MODES.grad_enabled, self.anomaly = self.create_graph, previous[1]
+        MODES.anomaly = False  # anomalies are checked per rule below, not per op inside
+        try:
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                for root, seed in seeds:
+                    self.send(root._node or root, seed.data if self.plain else seed)
+                for node in self.ready_nodes():
+                    self.step(node)
+        finally:
+            MODES.grad_enabled, MODES.anomaly = previous
 
-    # grad() runs only the nodes that lead to a requested input (as torch.autograd.grad):
-    # the graph below them, e.g. an outer graph a transform links into, is left alone.
-    roots = [root._node for root, _ in pairs if root._node is not None]
-    needed = None if capture is None else _leading_to(topological_order(roots), capture)
-    # Rules at singular points give IEEE inf/nan (as PyTorch), silently: the user did not
-    # write these computations; detect_anomaly() is how to find such values.
-    quiet = np.errstate(divide="ignore", invalid="ignore", over="ignore")
-    # Rules record only for create_graph; anomalies are checked per rule here, not per op.
-    previous_modes = STATE.grad_enabled, STATE.anomaly
-    STATE.grad_enabled, STATE.anomaly = create_graph, False
-    try:
-        with quiet:
-            for root, seed_tensor in pairs:  # (delivery to a node is inlined here and below)
-                seed: Any = seed_tensor.data if plain else seed_tensor
-                node = root._node
-                if node is None:
-                    deliver_to_leaf(root, seed)
-                elif node in grads:
-                    grads[node] = grads[node] + seed
-                else:
-                    grads[node] = seed
-                    push(pending, (-node.sequence, node))
-            # `single` is a fast lane for the common chain: while exactly one node is pending it
-            # waits here instead of in the heap (it is then trivially the newest).
-            single: Node | None = pop(pending)[1] if len(pending) == 1 else None
-            while single is not None or pending:
-                if single is not None:
-                    node, single = single, None
-                else:
-                    node = pop(pending)[1]
-                if needed is not None and node not in needed:
-                    del grads[node]  # no requested input below: skip it, do not free it
-                    continue
-                g = grads.pop(node)
-                if node.freed:
-                    raise _freed_error(node)
-                if capture is not None:
-                    if node in capture:
-                        capture[node] = g
-                elif node.retained is not None:
-                    kept = node.retained()
-                    if kept is not None:
-                        deliver_to_leaf(kept, g)
-                prim, params = node.prim, node.params
-                more = node._more  # node.inputs, read from the slots directly: hot path
-                if more is None:
-                    first, second = node._first, node._second
-                    inputs = (first,) if second is _ABSENT else (first, second)
-                else:
-                    inputs = more
-                if check_versions:
-                    _check_versions(node)
-                fast = prim.numpy_vjps if plain else None
-                arrays: Sequence[Any]
-                if fast is None:
-                    arrays = inputs
-                elif more is None:  # unrolled for one or two inputs (a comprehension is a call)
-                    # (a result freed by an earlier backward has no value: say so, before
-                    # a rule meets None)
-                    if type(first) is Node:
-                        a = first.value
-                        if a is None:
-                            raise _freed_error(first)
-                    else:
-                        a = first.data if isinstance(first, tensor_type) else first
-                    if second is _ABSENT:
-                        arrays = (a,)
-                    elif type(second) is Node:
-                        if second.value is None:
-                            raise _freed_error(second)
-                        arrays = (a, second.value)
-                    else:
-                        arrays = (a, second.data if isinstance(second, tensor_type) else second)
-                else:
-                    arrays = [x.value if type(x) is Node else _data(x, tensor_type) for x in inputs]
-                    for x in inputs:
-                        if type(x) is Node and x.value is None:
-                            raise _freed_error(x)
-                saved = node.residual if prim.residual else node.value
-                sent: list[tuple[int, Any, Any]] = [] if observe is not None else _NOTHING_SENT
-                for argnum, x in enumerate(inputs):
-                    if type(x) is Node:  # a result: its gradient goes to its node
-                        if needed is not None and x not in needed:
-                            continue  # grad(): nothing requested lies below
-                        if x.freed:
-                            raise _freed_error(x)
-                        parent, shape = x, x.value.shape  # type: ignore[union-attr]
-                    elif isinstance(x, tensor_type) and x.requires_grad:  # a leaf
-                        if capture is not None and x not in capture:
-                            continue  # grad(): not a requested input
-                        parent, shape = None, x.data.shape
-                    else:  # a constant
-                        continue
-                    rule = fast[argnum] if fast is not None else None
-                    if rule is None:
-                        gx = _run_tensor_rule(node, argnum, g, plain)
-                    elif params:
-                        gx = rule(g, saved, *arrays, **params)
-                    else:
-                        gx = rule(g, saved, *arrays)
-                    if gx.shape != shape:
-                        gx = unbroadcast(gx, shape)
-                    if anomaly:
-                        _check_backward(node, argnum, gx)
-                    if observe is not None:
-                        sent.append((argnum, x, gx))
-                    if parent is None:
-                        deliver_to_leaf(x, gx)
-                    elif parent in grads:
-                        grads[parent] = grads[parent] + gx
-                    else:
-                        grads[parent] = gx
-                        if single is None and not pending:
-                            single = parent
-                        else:
-                            if single is not None:
-                                push(pending, (-single.sequence, single))
-                                single = None
-                            push(pending, (-parent.sequence, parent))
-                if observe is not None:
-                    observe(node, g, sent)
-                if not retain_graph:  # every consumer ran before: drop the arrays, keep shapes
-                    node.freed = True
-                    value = node.value
-                    if value is not None:
-                        node.out_meta = (value.shape, value.dtype)
-                    node.value = node.residual = node.out_tangents = None
-    finally:
-        STATE.grad_enabled, STATE.anomaly = previous_modes
+    def ready_nodes(self) -> Iterator[Node]:
+        """Pending nodes, newest first; a node is ready once every consumer has run."""
+        while self.pending:
+            yield heapq.heappop(self.pending)[1]
+
+    def step(self, node: Node) -> None:
+        """Run one node: its upstream gradient through each input's VJP rule."""
+        g = self.grads.pop(node)
+        if self.needed is not None and node not in self.needed:
+            return  # grad(): no requested input below it; leave it unrun and unfreed
+        if node.value is None:
+            raise _freed_error(node)
+        if _MUTATED[0]:
+            _check_versions(node)
+        self.deliver_to_result(node, g)
+        targets = [(argnum, x) for argnum, x in enumerate(node.inputs) if self.wants(x)]
+        sent: list[tuple[int, Any, Any]] = []
+        if targets:
+            out, inputs = self.rule_arguments(node)
+            for argnum, x in targets:
+                gx = self.vjp(node, argnum, g, out, inputs)
+                if self.anomaly:
+                    _check_backward(node, argnum, gx)
+                sent.append((argnum, x, gx))
+                self.send(x, gx)
+        if self.observe is not None:
+            self.observe(node, g, sent)
+        if not self.retain_graph:
+            self.free(node)
+
+    def wants(self, x: Any) -> bool:
+        """Whether input `x` of a node gets a gradient in this sweep."""
+        if type(x) is Node:
+            return self.needed is None or x in self.needed
+        if isinstance(x, Traced) and x.requires_grad:
+            return self.capture is None or x in self.capture
+        return False  # a constant
+
+    def rule_arguments(self, node: Node) -> tuple[Any, list[Any]]:
+        """`out` and the inputs as the rules see them: arrays in a plain sweep; otherwise
+        tensors linked into the graph, so the rules' own ops are recorded."""
+        prim = node.prim
+        for x in node.inputs:
+            if type(x) is Node and x.value is None:  # freed by an earlier backward
+                raise _freed_error(x)
+        if self.plain:
+            inputs = [
+                x.value if type(x) is Node else x.data if isinstance(x, Traced) else x
+                for x in node.inputs
+            ]
+            out = node.residual if prim.fused_vjp is not None else node.value
+            return out, inputs
+        inputs = [x.lift(self.template) if type(x) is Node else x for x in node.inputs]
+        return (node.lift(self.template) if prim.save_output else None), inputs
+
+    def vjp(self, node: Node, argnum: int, g: Any, out: Any, inputs: list[Any]) -> Any:
+        """One input's gradient, summed back to that input's shape."""
+        prim = node.prim
+        if self.plain and argnum == 0 and prim.fused_vjp is not None:
+            gx = prim.fused_vjp(g, out, *inputs, **node.params)
+        else:
+            gx = prim.vjp_rule(argnum)(g, out, *inputs, **node.params)
+        shape = np.shape(inputs[argnum])
+        return gx if gx.shape == shape else SUM_TO(gx, shape=shape)
+
+    def send(self, x: Any, g: Any) -> None:
+        """Hand gradient `g` to an input: add it to a node's pending gradient, or to a leaf."""
+        if type(x) is not Node:
+            self.deliver_to_leaf(x, g)
+        elif x in self.grads:
+            self.grads[x] = self.grads[x] + g
+        else:
+            self.grads[x] = g
+            heapq.heappush(self.pending, (-x.sequence, x))
+
+    def deliver_to_result(self, node: Node, g: Any) -> None:
+        """A result's own gradient: captured for `grad()`, or kept by `retain_grad()`."""
+        if self.capture is not None:
+            if node in self.capture:
+                self.capture[node] = g
+        elif node.retained is not None and (kept := node.retained()) is not None:
+            self.deliver_to_leaf(kept, g)
+
+    def deliver_to_leaf(self, leaf: Traced, g: Any) -> None:
+        if self.capture is not None:
+            if leaf in self.capture:
+                previous = self.capture[leaf]
+                self.capture[leaf] = g if previous is None else previous + g
+        elif self.plain:
+            _accumulate_array(leaf, g, self.stored)
+        else:
+            _accumulate_tensor(leaf, g)
+
+    def free(self, node: Node) -> None:
+        """Drop what the node kept for backward (its consumers all ran); keep its shape."""
+        if node.value is not None:
+            node.out_meta = (node.value.shape, node.value.dtype)
+        node.value = node.residual = node.out_tangents = None
+
+    def _leading_to_capture(self, roots: list[Node]) -> set[Node]:
+        """Nodes from which a captured input (node or leaf) can be reached: `grad()` runs
+        only these, as `torch.autograd.grad` does (an outer graph below is left alone)."""
+        capture = self.capture or {}
+        needed: set[Node] = set()
+        for node in reversed(topological_order(roots)):  # inputs' nodes before their users
+            if node in capture or any(
+                (x in needed) if type(x) is Node else (isinstance(x, Traced) and x in capture)
+                for x in node.inputs
+            ):
+                needed.add(node)
+        return needed
 
 
 def _freed_error(node: Node) -> RuntimeError:
@@ -785,154 +815,69 @@ def _freed_error(node: Node) -> RuntimeError:
     )
 
 
-def _run_tensor_rule(node: Node, argnum: int, g: Any, plain: bool) -> Any:
-    """Apply a primitive's Tensor VJP rule; with `plain`, `g` and the result are arrays."""
-    prim = node.prim
-    vjps = prim.vjps
-    rule = vjps[argnum] if vjps is not None and argnum < len(vjps) else None
-    if rule is None:
-        rule = prim.vjp_rule(argnum)  # raises, naming the op and the input
-    out = None
-    if prim.save_output:
-        out = _wrap(node.value)
-        out._tangents = node.out_tangents
-        if STATE.grad_enabled:  # create_graph: the rule's ops link to this node
-            out._node, out.requires_grad = node, True
-    inputs = node.input_tensors()
-    if plain:
-        return rule(_wrap(g), out, *inputs, **node.params).data
-    return rule(g, out, *inputs, **node.params)
-
-
-def _leading_to(order: list[Node], capture: dict[Any, Tensor | None]) -> set[Node]:
-    """Nodes of `order` from which a captured input (node or leaf) can be reached.
-
-    `grad()` runs only these, as `torch.autograd.grad` does: the part of the graph below the
-    requested inputs (e.g. an outer graph a transform links into) is neither run nor freed.
-    """
-    needed: set[Node] = set()
-    for node in reversed(order):  # every input's node before the nodes that use it
-        if node in capture or any(
-            (parent in needed)
-            if (parent := (x if type(x) is Node else getattr(x, "_node", None))) is not None
-            else (_is_tensor(x) and x in capture)
-            for x in node.inputs
-        ):
-            needed.add(node)
-    return needed
-
-
-def _seed_gradient(root: Tensor, gradient: Any, create_graph: bool) -> Tensor:
-    tensor_type: Any = _TENSOR
+def seed_gradient(root: Traced, gradient: Any, create_graph: bool) -> Any:
+    """The output's starting cotangent as a tensor of its shape and dtype, never the
+    caller's own memory (gradients are stored, and later changed in place)."""
     if not root.requires_grad:
         raise RuntimeError(
             "backward() called on a tensor that does not require grad and has no grad_fn: "
             "create its inputs with requires_grad=True (and outside no_grad())"
         )
+    shape, dtype = root.data.shape, root.data.dtype
     if gradient is None:
-        if root.size != 1:
+        if root.data.size != 1:
             raise RuntimeError(
                 f"grad can be implicitly created only for one-element outputs, but this "
-                f"tensor has shape {root.shape}: pass backward(gradient=...) of that shape"
+                f"tensor has shape {shape}: pass backward(gradient=...) of that shape"
             )
-        return tensor_type._wrap(np.ones(root.shape, dtype=root.dtype))
-    if isinstance(gradient, tensor_type):
-        seed = gradient if create_graph else gradient.detach()
+        return root._wrap(np.ones(shape, dtype=dtype))
+    if isinstance(gradient, Traced) and create_graph:
+        seed = gradient
     else:
-        seed = tensor_type(gradient)
-    if seed.shape != root.shape:
+        values = gradient.data if isinstance(gradient, Traced) else gradient
+        seed = root._wrap(np.array(values, dtype=dtype, copy=True))
+    if seed.data.shape != shape:
         raise ValueError(
-            f"backward(): gradient has shape {seed.shape} but the tensor it weights has shape "
-            f"{root.shape}; they must match"
+            f"backward(): gradient has shape {seed.data.shape} but the tensor it weights has "
+            f"shape {shape}; they must match"
         )
-    if seed.dtype != root.dtype:
-        seed = seed.astype(root.dtype)
-    return seed  # type: ignore[no-any-return]
+    return seed if seed.data.dtype == dtype else CAST(seed, dtype)
 
 
-def _accumulate_leaf(leaf: Tensor, g: Tensor, create_graph: bool, stored: set[int]) -> None:
-    """Add the Tensor `g` into `leaf.grad`; a stored gradient never shares memory with
-    another one."""
-    if g.dtype != leaf.dtype:
-        g = g.astype(leaf.dtype)
-    if not create_graph:
-        _accumulate_leaf_array(stored, leaf, g.data)
-    elif leaf.grad is None:
-        leaf.grad = g
-    else:
-        with _grad_mode(True):
-            leaf.grad = leaf.grad + g
-
-
-def _accumulate_leaf_array(stored: set[int], leaf: Tensor, g: np.ndarray) -> None:
+def _accumulate_array(leaf: Traced, g: np.ndarray, stored: set[int]) -> None:
     """Add the array `g` into `leaf.grad`, in the leaf's dtype. The stored array is always
     one this sweep owns (never a view, a rule's shared result or another leaf's)."""
     dtype = leaf.data.dtype
-    if leaf.grad is not None:
-        total = leaf.grad.data + g
-        g = total if total.dtype == dtype else total.astype(dtype)
-    elif g.dtype != dtype:
+    current = leaf.grad  # type: ignore[attr-defined]
+    if current is not None:
+        g = current.data + g
+    if g.dtype != dtype:
         g = g.astype(dtype)
-    elif g.base is not None or not g.flags.writeable or id(g) in stored:
+    elif current is None and (g.base is not None or not g.flags.writeable or id(g) in stored):
         g = g.copy()
+    g = np.asarray(g)
     stored.add(id(g))
-    leaf.grad = _wrap(g)
+    leaf.grad = leaf._wrap(g)  # type: ignore[attr-defined]
+
+
+def _accumulate_tensor(leaf: Traced, g: Any) -> None:
+    """create_graph: `.grad` becomes a recorded tensor (differentiable again)."""
+    if g.data.dtype != leaf.data.dtype:
+        g = CAST(g, leaf.data.dtype)
+    current = leaf.grad  # type: ignore[attr-defined]
+    with enable_grad():
+        leaf.grad = g if current is None else current + g  # type: ignore[attr-defined]
 
 
 # --------------------------------------------------------------------------------------------
-# Safety nets: in-place changes to saved tensors, and NaN/inf detection.
+# Anomaly detection: the first NaN or inf, named with its op and where it was created.
 # --------------------------------------------------------------------------------------------
-
-
-_OUT_VERSIONS: weakref.WeakKeyDictionary[Node, int] = weakref.WeakKeyDictionary()
-"""In-place changes to the output of a node (made through a tensor holding it), by node."""
-
-
-def note_in_place(tensor: Tensor) -> None:
-    """Count an in-place change of `tensor`: its own version, and its node's output's (which
-    is what the graph holds of a result tensor)."""
-    tensor._version += 1
-    if tensor._node is not None:
-        _OUT_VERSIONS[tensor._node] = _OUT_VERSIONS.get(tensor._node, 0) + 1
-    STATE.mutations += 1
-
-
-def _version_of(x: Any) -> int:
-    if type(x) is Node:
-        return _OUT_VERSIONS.get(x, 0)
-    return getattr(x, "_version", 0)
-
-
-def _check_versions(node: Node) -> None:
-    """Raise if an input this node used was modified in place after the node was made."""
-    for argnum, x in enumerate(node.inputs):
-        if not (type(x) is Node or isinstance(x, _TENSOR)):
-            continue
-        then = 0 if node.versions is None else node.versions[argnum]
-        now = _version_of(x)
-        if now != then:
-            shape = x.out_shape() if isinstance(x, Node) else x.shape
-            raise RuntimeError(
-                f"one of the tensors needed to differentiate op '{node.prim.name}' (its "
-                f"input {argnum}, shape {shape}) was modified in place after the op used "
-                f"it (version {now}, expected {then}): the gradient would be wrong. Modify a "
-                f"copy instead, or make the change before the forward pass."
-            )
-
 
 _ORIGINS: weakref.WeakKeyDictionary[Node, str] = weakref.WeakKeyDictionary()
 
 
-def detect_anomaly() -> _Switch:
-    """Make the first NaN or inf produced in forward or backward raise, naming the op and
-    the line of user code that created it. Slower: use it to debug, not to train."""
-    return _Switch("anomaly", True)
-
-
 def _user_frame() -> str:
     """The innermost calling line outside this library (autograd_core and nn)."""
-    import sys
-
     frame = sys._getframe(1)
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
@@ -942,35 +887,36 @@ def _user_frame() -> str:
     return "<unknown>"
 
 
-def _nonfinite_kind(values: np.ndarray) -> str | None:
+def _nonfinite_kind(values: Any) -> str | None:
+    values = np.asarray(values)
     if values.dtype.kind != "f" or np.all(np.isfinite(values)):
         return None
     return "nan" if np.any(np.isnan(values)) else "inf"
 
 
-def _check_forward(prim: Primitive, arrays: Sequence[Any], out: Tensor) -> None:
+def _check_forward(prim: Primitive, arrays: Sequence[Any], out: Any) -> None:
     """Forward half of detect_anomaly: an op whose finite inputs give a NaN/inf output."""
     origin = _user_frame()
     if out._node is not None:
         _ORIGINS[out._node] = origin
     kind = _nonfinite_kind(out.data)
-    if kind is None:
-        return
-    if any(_nonfinite_kind(np.asarray(a)) for a in arrays if not isinstance(a, (dict, tuple))):
-        return  # not produced here: an input already held it
+    if kind is None or any(
+        _nonfinite_kind(a) for a in arrays if isinstance(a, (np.ndarray, float))
+    ):
+        return  # finite, or not produced here: an input already held it
     raise FloatingPointError(
         f"detect_anomaly: op '{prim.name}' produced {kind} in its output of shape "
-        f"{out.shape}, created at {origin}"
+        f"{out.data.shape}, created at {origin}"
     )
 
 
 def _check_backward(node: Node, argnum: int, gradient: Any) -> None:
-    """Backward half of detect_anomaly: a VJP rule that returns NaN/inf (array or Tensor)."""
-    kind = _nonfinite_kind(gradient.data if _is_tensor(gradient) else gradient)
+    """Backward half of detect_anomaly: a VJP rule that returns NaN/inf (array or tensor)."""
+    kind = _nonfinite_kind(gradient.data if isinstance(gradient, Traced) else gradient)
     if kind is not None:
         origin = _ORIGINS.get(node, "<created outside detect_anomaly()>")
         raise FloatingPointError(
             f"detect_anomaly: the backward of op '{node.prim.name}' produced {kind} in the "
-            f"gradient of its input {argnum} (shape {gradient.shape}); the op was created at "
-            f"{origin}"
+            f"gradient of its input {argnum} (shape {np.shape(gradient)}); the op was "
+            f"created at {origin}"
         )

@@ -2,11 +2,12 @@
 
 A tensor holds its data, whether it requires grad, its `.grad` after backward, and (when it is
 the result of a recorded op) the `Node` that made it. Every operator and method delegates to
-the functions in `autograd_core.ops`, so each op is defined in exactly one place.
+the public functions of `autograd_core.ops`, so each op is defined in exactly one place.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,7 @@ def _as_float_array(data: Any, dtype: Any) -> np.ndarray:
     return array
 
 
-class Tensor:
+class Tensor(engine.Traced):
     """An n-dimensional array with reverse- and forward-mode automatic differentiation.
 
     `data` is anything `np.asarray` takes and is always copied. Integer and bool data become
@@ -46,18 +47,19 @@ class Tensor:
     """
 
     # What every tensor sets lives in slots; what few tensors set (a gradient, a name, a
-    # forward-mode tangent) lives in a per-instance dict made only on first assignment,
-    # read through the class defaults below. Creating a tensor is the engine's hot path.
-    __slots__ = ("data", "requires_grad", "_node", "__dict__", "__weakref__")
+    # forward-mode tangent, a version counter) lives in a per-instance dict made only on
+    # first assignment, read through the class defaults below. Making a tensor is the hot path.
+    __slots__ = ("data", "requires_grad", "_node")
     __array_ufunc__ = None  # make `ndarray * Tensor` defer to Tensor.__rmul__
 
     data: np.ndarray
     requires_grad: bool
     _node: engine.Node | None
     grad: Tensor | None = None
-    name: str | None = None
+    _name: str | None = None
     _tangents: dict[int, Tensor] | None = None
-    _version: int = 0  # bumped by in-place ops; backward checks saved tensors against it
+    _counter: engine.VersionCounter | None = None  # shared with views; see engine
+    _view_of: Tensor | None = None
 
     def __init__(
         self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None
@@ -70,7 +72,7 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self._node = None
         if name is not None:
-            self.name = name
+            self._name = name
 
     @staticmethod
     def _wrap(data: Any, _new: Any = object.__new__, _ndarray: Any = np.ndarray) -> Tensor:
@@ -100,6 +102,19 @@ class Tensor:
         return self.data.dtype
 
     @property
+    def name(self) -> str | None:
+        """A label for drawings and reprs; a result's name is kept by its graph node (which
+        outlives the tensor object)."""
+        return self._name if self._node is None else self._node.tensor_name
+
+    @name.setter
+    def name(self, value: str | None) -> None:
+        if self._node is None:
+            self._name = value
+        else:
+            self._node.tensor_name = value
+
+    @property
     def is_leaf(self) -> bool:
         """True for tensors made by the user rather than by a recorded op."""
         return self._node is None
@@ -110,8 +125,13 @@ class Tensor:
         return self._node
 
     @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's memory has seen (PyTorch's `_version`)."""
+        return engine.version_of(self)
+
+    @property
     def T(self) -> Tensor:  # noqa: N802 - PyTorch's and numpy's name
-        return _ops.transpose(self)
+        return ops.transpose(self)
 
     def __len__(self) -> int:
         if self.ndim == 0:
@@ -178,8 +198,10 @@ class Tensor:
         engine.backward(self, gradient, retain_graph, create_graph)
 
     def detach(self) -> Tensor:
-        """The same data, cut from the graph (shares memory, as in PyTorch)."""
-        return Tensor._wrap(self.data)
+        """The same data, cut from the graph (shares memory and its version, as in PyTorch)."""
+        t = Tensor._wrap(self.data)
+        engine.share_counter(t, self)
+        return t
 
     def requires_grad_(self, flag: bool = True) -> Tensor:
         """Set `requires_grad` on a leaf, in place; returns self."""
@@ -209,47 +231,67 @@ class Tensor:
     def zero_grad_(self) -> None:
         self.grad = None
 
-    # -- in-place ops: checked, versioned (mutating `.data` directly bypasses both, as in
-    # PyTorch: it is the escape hatch for optimizer updates) -----------------------------
+    # -- in-place ops ---------------------------------------------------------------------------
+    # Each is its out-of-place op, written back into this tensor's memory and counted as a
+    # new version (views share it). While recording, a change that involves a tensor that
+    # requires grad is recorded as that op, as PyTorch does. Assigning to `.data` is the
+    # unchecked escape hatch (also as in PyTorch).
 
-    def _modify_in_place(self, op: str, update: Any) -> Tensor:
-        if self.requires_grad and engine.STATE.grad_enabled:
+    def _in_place(self, op: str, compute: _Partial, linear: bool) -> Tensor:
+        """Replace this tensor's values by `compute(self)`, in place."""
+        if not engine.is_grad_enabled() or not (self.requires_grad or _recorded(compute)):
+            with engine.no_grad():
+                new = compute(self)
+            self._write(op, new)
+            engine.note_in_place(self)
+            return self
+        if self.requires_grad and self._node is None:
             raise RuntimeError(
-                f"{op}: in-place change to a tensor that requires grad while gradients are "
-                f"recorded; use the out-of-place op, or do it under no_grad() (as an optimizer "
-                f"step does)"
+                f"{op}: a leaf tensor that requires grad cannot be changed in place while "
+                f"gradients are recorded; do it under no_grad() (as an optimizer step does), "
+                f"or use the out-of-place op"
             )
-        update()
-        engine.note_in_place(self)
+        if self._view_of is not None:
+            raise RuntimeError(
+                f"{op}: a differentiable in-place change through a view is not supported; "
+                f"write into the tensor it views instead (base[index] = value)"
+            )
+        new = compute(self if linear else ops.clone(self))  # a linear op reads no old values
+        self._write(op, new)
+        node = new._node
+        assert node is not None  # recorded: an input requires grad
+        node.value, node.own_version = self.data, engine.note_in_place(self)
+        node.counter = engine.counter_of(self)
+        self._node, self.requires_grad, self._tangents = node, True, new._tangents
         return self
+
+    def _write(self, op: str, new: Tensor) -> None:
+        if new.shape != self.shape:
+            raise ValueError(
+                f"{op}: the result has shape {new.shape}, which does not fit in place into a "
+                f"tensor of shape {self.shape}"
+            )
+        np.copyto(self.data, new.data, casting="same_kind")
 
     def add_(self, other: Any) -> Tensor:
         """self += other, in place."""
-        return self._modify_in_place(
-            "add_", lambda: np.add(self.data, _ops._data(other), out=self.data)
-        )
+        return self._in_place("add_", _Partial(ops.add, other), linear=True)
 
     def sub_(self, other: Any) -> Tensor:
         """self -= other, in place."""
-        return self._modify_in_place(
-            "sub_", lambda: np.subtract(self.data, _ops._data(other), out=self.data)
-        )
+        return self._in_place("sub_", _Partial(ops.sub, other), linear=True)
 
     def mul_(self, other: Any) -> Tensor:
         """self *= other, in place."""
-        return self._modify_in_place(
-            "mul_", lambda: np.multiply(self.data, _ops._data(other), out=self.data)
-        )
+        return self._in_place("mul_", _Partial(ops.mul, other), linear=False)
 
     def div_(self, other: Any) -> Tensor:
         """self /= other, in place."""
-        return self._modify_in_place(
-            "div_", lambda: np.divide(self.data, _ops._data(other), out=self.data)
-        )
+        return self._in_place("div_", _Partial(ops.div, other), linear=False)
 
-    def fill_(self, value: float) -> Tensor:
+    def fill_(self, value: Any) -> Tensor:
         """Set every element to `value`, in place."""
-        return self._modify_in_place("fill_", lambda: self.data.fill(value))
+        return self._in_place("fill_", _Partial(ops.index_put, value, ...), linear=True)
 
     def zero_(self) -> Tensor:
         """Set every element to 0, in place."""
@@ -257,172 +299,196 @@ class Tensor:
 
     def copy_(self, source: Any) -> Tensor:
         """Copy `source` (broadcast to this shape) into this tensor, in place."""
-        return self._modify_in_place("copy_", lambda: np.copyto(self.data, _ops._data(source)))
+        return self._in_place("copy_", _Partial(ops.index_put, source, ...), linear=True)
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        def assign() -> None:
-            self.data[_ops._index_arg(index)] = _ops._data(value)
+        self._in_place("__setitem__", _Partial(ops.index_put, value, index), linear=True)
 
-        self._modify_in_place("__setitem__", assign)
+    def __iadd__(self, other: Any) -> Tensor:
+        return self.add_(other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self.sub_(other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self.mul_(other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self.div_(other)
 
     # -- operators (each delegates to the one definition in ops) -----------------------------
 
     def __add__(self, other: Any) -> Tensor:
-        return _ops.add(self, other)
+        return ops.add(self, other)
 
     def __radd__(self, other: Any) -> Tensor:
-        return _ops.add(other, self)
+        return ops.add(other, self)
 
     def __sub__(self, other: Any) -> Tensor:
-        return _ops.sub(self, other)
+        return ops.sub(self, other)
 
     def __rsub__(self, other: Any) -> Tensor:
-        return _ops.sub(other, self)
+        return ops.sub(other, self)
 
     def __mul__(self, other: Any) -> Tensor:
-        return _ops.mul(self, other)
+        return ops.mul(self, other)
 
     def __rmul__(self, other: Any) -> Tensor:
-        return _ops.mul(other, self)
+        return ops.mul(other, self)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return _ops.div(self, other)
+        return ops.div(self, other)
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return _ops.div(other, self)
+        return ops.div(other, self)
 
     def __pow__(self, other: Any) -> Tensor:
-        return _ops.pow(self, other)
+        return ops.pow(self, other)
 
     def __rpow__(self, other: Any) -> Tensor:
-        return _ops.pow(other, self)
+        return ops.pow(other, self)
 
     def __matmul__(self, other: Any) -> Tensor:
-        return _ops.matmul(self, other)
+        return ops.matmul(self, other)
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return _ops.matmul(other, self)
+        return ops.matmul(other, self)
 
     def __neg__(self) -> Tensor:
-        return _ops.neg(self)
+        return ops.neg(self)
 
     def __pos__(self) -> Tensor:
         return self
 
     def __abs__(self) -> Tensor:
-        return _ops.abs(self)
+        return ops.abs(self)
 
     def __getitem__(self, index: Any) -> Tensor:
-        return _ops.getitem(self, index)
+        return ops.getitem(self, index)
 
     def __lt__(self, other: Any) -> Tensor:
-        return _ops.less(self, other)
+        return ops.less(self, other)
 
     def __le__(self, other: Any) -> Tensor:
-        return _ops.less_equal(self, other)
+        return ops.less_equal(self, other)
 
     def __gt__(self, other: Any) -> Tensor:
-        return _ops.greater(self, other)
+        return ops.greater(self, other)
 
     def __ge__(self, other: Any) -> Tensor:
-        return _ops.greater_equal(self, other)
+        return ops.greater_equal(self, other)
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return _ops.equal(self, other)
+        return ops.equal(self, other)
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return _ops.not_equal(self, other)
+        return ops.not_equal(self, other)
 
     # -- methods ------------------------------------------------------------------------------
 
     def exp(self) -> Tensor:
-        return _ops.exp(self)
+        return ops.exp(self)
 
     def log(self) -> Tensor:
-        return _ops.log(self)
+        return ops.log(self)
 
     def sqrt(self) -> Tensor:
-        return _ops.sqrt(self)
+        return ops.sqrt(self)
 
     def abs(self) -> Tensor:
-        return _ops.abs(self)
+        return ops.abs(self)
 
     def sin(self) -> Tensor:
-        return _ops.sin(self)
+        return ops.sin(self)
 
     def cos(self) -> Tensor:
-        return _ops.cos(self)
+        return ops.cos(self)
 
     def tanh(self) -> Tensor:
-        return _ops.tanh(self)
+        return ops.tanh(self)
 
     def sigmoid(self) -> Tensor:
-        return _ops.sigmoid(self)
+        return ops.sigmoid(self)
 
     def relu(self) -> Tensor:
-        return _ops.relu(self)
+        return ops.relu(self)
 
     def clip(self, lo: float | None = None, hi: float | None = None) -> Tensor:
-        return _ops.clip(self, lo, hi)
+        return ops.clip(self, lo, hi)
 
     clamp = clip
 
     def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _ops.sum(self, axis, keepdims)
+        return ops.sum(self, axis, keepdims)
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _ops.mean(self, axis, keepdims)
+        return ops.mean(self, axis, keepdims)
 
     def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _ops.max(self, axis, keepdims)
+        return ops.max(self, axis, keepdims)
 
     def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _ops.min(self, axis, keepdims)
+        return ops.min(self, axis, keepdims)
 
     def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-        return _ops.var(self, axis, keepdims, ddof)
+        return ops.var(self, axis, keepdims, ddof)
 
     def std(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-        return _ops.std(self, axis, keepdims, ddof)
+        return ops.std(self, axis, keepdims, ddof)
 
     def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _ops.logsumexp(self, axis, keepdims)
+        return ops.logsumexp(self, axis, keepdims)
 
     def softmax(self, axis: int = -1) -> Tensor:
-        return _ops.softmax(self, axis)
+        return ops.softmax(self, axis)
 
     def log_softmax(self, axis: int = -1) -> Tensor:
-        return _ops.log_softmax(self, axis)
+        return ops.log_softmax(self, axis)
 
     def reshape(self, *shape: Any) -> Tensor:
-        return _ops.reshape(self, *shape)
+        return ops.reshape(self, *shape)
 
     def transpose(self, *axes: Any) -> Tensor:
-        return _ops.transpose(self, *axes)
+        return ops.transpose(self, *axes)
 
     def flatten(self) -> Tensor:
-        return _ops.flatten(self)
+        return ops.flatten(self)
 
     def squeeze(self, axis: Any = None) -> Tensor:
-        return _ops.squeeze(self, axis)
+        return ops.squeeze(self, axis)
 
     def unsqueeze(self, axis: int) -> Tensor:
-        return _ops.unsqueeze(self, axis)
+        return ops.unsqueeze(self, axis)
 
     def broadcast_to(self, *shape: Any) -> Tensor:
-        return _ops.broadcast_to(self, *shape)
+        return ops.broadcast_to(self, *shape)
 
     def astype(self, dtype: Any) -> Tensor:
         """The same values in another floating dtype (differentiable)."""
-        return _ops.cast(self, dtype)
+        return ops.cast(self, dtype)
 
     def float(self) -> Tensor:
-        return _ops.cast(self, np.float32)
+        return ops.cast(self, np.float32)
 
     def double(self) -> Tensor:
-        return _ops.cast(self, np.float64)
+        return ops.cast(self, np.float64)
 
 
-engine.bind_tensor_type(Tensor)
+class _Partial:
+    """`fn(old, *args)` for an in-place op; `args` tell whether the change is differentiable."""
 
-from autograd_core import ops as _ops  # noqa: E402  (ops builds on Tensor)
+    def __init__(self, fn: Callable[..., Tensor], *args: Any) -> None:
+        self.fn, self.args = fn, args
+
+    def __call__(self, old: Tensor) -> Tensor:
+        return self.fn(old, *self.args)
+
+
+def _recorded(compute: _Partial) -> bool:
+    """Whether an in-place op's other operand requires grad (its change must be recorded)."""
+    return any(isinstance(a, Tensor) and a.requires_grad for a in compute.args)
+
+
+# Operators and methods call the public functions of ops, which build on Tensor: ops is
+# imported last, once Tensor exists (the one import cycle, between a type and its operations).
+from autograd_core import ops  # noqa: E402

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from autograd_core import engine
-from autograd_core.engine import STATE, Node, apply, enable_grad
-from autograd_core.ops import RESHAPE, stack
+from autograd_core.engine import MODES, Node, enable_grad
+from autograd_core.ops.shape import RESHAPE, stack
 from autograd_core.tensor import Tensor
 
 Argnums = int | tuple[int, ...]
@@ -45,7 +45,7 @@ def _as_tensor(x: Any) -> Tensor:
 def _attach_tangent(primal: Tensor, tangent: Tensor, level: int) -> Tensor:
     """A tensor equal to `primal`, still connected to its graph, carrying `tangent`."""
     if primal.requires_grad:
-        x = apply(RESHAPE, primal, shape=primal.shape)  # keeps reverse-mode links
+        x = RESHAPE(primal, shape=primal.shape)  # keeps reverse-mode links
     else:
         x = Tensor._wrap(primal.data)
         x._tangents = dict(primal._tangents) if primal._tangents else None
@@ -88,15 +88,14 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
             )
         if t.dtype != p.dtype:
             tangents_t[i] = t.astype(p.dtype)
-    level = STATE.next_level
-    STATE.next_level += 1
+    level = engine.new_level()
     inputs = [_attach_tangent(p, t, level) for p, t in zip(primals_t, tangents_t, strict=True)]
-    saved = STATE.max_level, STATE.levels
-    STATE.max_level, STATE.levels = level, STATE.levels | {level}
+    saved = MODES.max_level, MODES.levels
+    MODES.max_level, MODES.levels = level, MODES.levels | {level}
     try:
         out = f(*inputs)
     finally:
-        STATE.max_level, STATE.levels = saved
+        MODES.max_level, MODES.levels = saved
     if isinstance(out, (tuple, list)):
         pairs = [_strip_level(_as_tensor(o), level) for o in out]
         return tuple(p for p, _ in pairs), tuple(t for _, t in pairs)
@@ -138,14 +137,14 @@ class _Trace:
     """
 
     def __init__(self, f: Callable[..., Any], args: Sequence[Any], nums: tuple[int, ...]) -> None:
-        self.outer_recording = STATE.grad_enabled
+        self.outer_recording = MODES.grad_enabled
         call_args = list(args)
         self.inputs: list[Tensor] = []
         self.linked = False
         for i in nums:
             x = _as_tensor(args[i])
             if x.requires_grad and self.outer_recording:
-                inner = apply(RESHAPE, x, shape=x.shape)  # identity link: stays connected
+                inner = RESHAPE(x, shape=x.shape)  # identity link: stays connected
                 self.linked = True
             else:
                 inner = Tensor._wrap(x.data)
@@ -356,7 +355,7 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., tuple[
                 )
             if ct.dtype != out.dtype:
                 ct = ct.astype(out.dtype)
-            create = STATE.grad_enabled and (outside or ct.requires_grad)
+            create = MODES.grad_enabled and (outside or ct.requires_grad)
             grads = trace.pullback(out, ct, create_graph=create, retain_graph=True)
             total = grads if total is None else [a + b for a, b in zip(total, grads, strict=True)]
         return tuple(total or ())

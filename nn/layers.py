@@ -75,10 +75,7 @@ class Linear(Module):
             raise ValueError(
                 f"{self._label()}: expected input of shape (..., {self.in_features}), got {shape}"
             )
-        # The registry read directly: `self.weight` finds a parameter only after a failed
-        # normal lookup (an exception raised and caught), a cost paid on every call.
-        parameters = self._parameters
-        return ag.linear(x, parameters["weight"], parameters["bias"])  # x @ W.T + b, fused
+        return ag.linear(x, self.weight, self.bias)  # x @ W.T + b, fused in one op
 
     def _label(self) -> str:
         return f"Linear(in_features={self.in_features}, out_features={self.out_features})"

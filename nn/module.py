@@ -15,8 +15,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from autograd_core import Tensor
-from autograd_core.engine import call_in_scope
+from autograd_core import Tensor, module_scope
 
 Buffer = Tensor | np.ndarray
 
@@ -96,13 +95,13 @@ class Module:
             if isinstance(value, Parameter):
                 if name not in params:
                     self._forget(name)
-                params[name] = value
+                params[name] = self.__dict__[name] = value
             elif isinstance(value, Module):
                 if name not in modules:
                     self._forget(name)
-                modules[name] = value
+                modules[name] = self.__dict__[name] = value
             elif value is None:
-                params[name] = None
+                params[name] = self.__dict__[name] = None
             else:
                 raise TypeError(
                     f"{type(self).__name__}.{name} is a parameter: assign an nn.Parameter "
@@ -117,9 +116,9 @@ class Module:
                     f"{type(self).__name__}.{name} is a buffer: assign a Tensor, an array or "
                     f"None, not {type(value).__name__}"
                 )
-            buffers[name] = value
+            buffers[name] = self.__dict__[name] = value
         elif name in modules and value is None:
-            modules[name] = None
+            modules[name] = self.__dict__[name] = None
         else:
             if name in modules:
                 del modules[name]
@@ -131,7 +130,8 @@ class Module:
         self.__dict__.pop(name, None)
 
     def __getattr__(self, name: str) -> Any:
-        # only called when normal lookup fails: look in the registries
+        # only called when normal lookup fails (registered names also sit in __dict__, so
+        # `self.weight` is a plain attribute read): look in the registries
         for key in ("_parameters", "_buffers", "_modules"):
             registry = self.__dict__.get(key)
             if registry is not None and name in registry:
@@ -143,6 +143,7 @@ class Module:
             registry = self.__dict__.get(key)
             if registry is not None and name in registry:
                 del registry[name]
+                self.__dict__.pop(name, None)
                 self.__dict__["_non_persistent"].discard(name)
                 return
         object.__delattr__(self, name)
@@ -156,7 +157,7 @@ class Module:
                 f"or None, got {type(param).__name__}"
             )
         self._forget(name)
-        self._registries()[0][name] = param
+        self._registries()[0][name] = self.__dict__[name] = param
 
     def register_buffer(self, name: str, value: Buffer | None, persistent: bool = True) -> None:
         """Add state that is saved in `state_dict` (when persistent) but not trained."""
@@ -167,7 +168,7 @@ class Module:
                 f"or None, got {type(value).__name__}"
             )
         self._forget(name)
-        self._registries()[1][name] = value
+        self._registries()[1][name] = self.__dict__[name] = value
         if persistent:
             self._non_persistent.discard(name)
         else:
@@ -182,7 +183,7 @@ class Module:
                 f"got {type(module).__name__}"
             )
         self._forget(name)
-        self._registries()[2][name] = module
+        self._registries()[2][name] = self.__dict__[name] = module
 
     register_module = add_module
 
@@ -196,7 +197,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return call_in_scope(self, self.forward, *args, **kwargs)  # ag.module_scope(self)
+        with module_scope(self):  # the module's ops are drawn in one labelled cluster
+            return self.forward(*args, **kwargs)
 
     # -- walking the tree -------------------------------------------------------------------
 
@@ -461,4 +463,4 @@ class ModuleList(_ModuleSequence):
         if not isinstance(module, Module):
             raise TypeError(f"ModuleList: expected a Module, got {type(module).__name__}")
         keys = list(self._modules)
-        self._modules[keys[index]] = module
+        self._modules[keys[index]] = self.__dict__[keys[index]] = module

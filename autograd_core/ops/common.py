@@ -1,0 +1,148 @@
+"""What the op families share: the export registry, operand conversion, axis checks, and
+the small shape helpers rules use (each written once, for arrays and tensors alike)."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import numpy as np
+
+from autograd_core.engine import Primitive, register
+from autograd_core.tensor import Tensor
+
+Axis = int | tuple[int, ...] | None
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXPORTS: dict[str, Callable[..., Any]] = {}
+"""Every public function of the op library by name: `autograd_core` exports exactly these."""
+
+
+def export(fn: F) -> F:
+    """Make `fn` a public function of `autograd_core` (and of `autograd_core.ops`)."""
+    EXPORTS[fn.__name__] = fn
+    return fn
+
+
+def value(x: Any) -> Any:
+    """The array behind a tensor, or a constant as it is: what masks and weights are made of
+    (constants to the graph, so a rule's mask is never differentiated)."""
+    return x.data if isinstance(x, Tensor) else x
+
+
+def quiet(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A forward that returns IEEE inf/nan silently (log(0) = -inf, 1/0 = inf), as PyTorch."""
+
+    def forward(*args: Any, **kwargs: Any) -> Any:
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return fn(*args, **kwargs)
+
+    forward.__name__ = getattr(fn, "__name__", "forward")
+    return forward
+
+
+def elementwise(
+    name: str, forward: Callable[..., Any], rules: Any, save_output: bool = False, doc: str = ""
+) -> Primitive:
+    """An elementwise op: its Jacobian is diagonal, hence symmetric, so one rule per input
+    serves as both VJP (applied to a cotangent) and JVP (applied to a tangent)."""
+    table = rules if isinstance(rules, tuple) else (rules,)
+    return register(Primitive(name, forward, table, table, save_output=save_output, doc=doc))
+
+
+# --------------------------------------------------------------------------------------------
+# Operands: what user arguments become.
+# --------------------------------------------------------------------------------------------
+
+SCALARS = (int, float, bool)
+
+
+def tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def operand(x: Any, like: Any = None) -> Any:
+    """A Tensor, or a Python number kept as it is (numpy then never promotes float32).
+
+    numpy scalars count as Python numbers; integer and bool arrays take the float dtype of
+    the tensor they meet (category promotion, as PyTorch)."""
+    if isinstance(x, Tensor) or type(x) in SCALARS:
+        return x
+    if isinstance(x, np.generic) and x.dtype.kind in "biuf":
+        return x.item()
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind in "biu" and isinstance(like, Tensor):
+            return Tensor(x, dtype=like.dtype)
+        return Tensor(x)
+    if isinstance(x, (list, tuple)):
+        return Tensor(x)
+    raise TypeError(
+        f"unsupported operand of type {type(x).__name__}: expected a Tensor, a number or an array"
+    )
+
+
+def operands(a: Any, b: Any) -> tuple[Any, Any]:
+    """Both operands of a broadcasting op. A 0-d tensor meeting a tensor with dimensions
+    takes its dtype, as PyTorch's scalars do (float32 * 0-d float64 stays float32)."""
+    if type(b) in SCALARS and isinstance(a, Tensor):
+        return a, b  # the common case, first: a tensor and a Python number
+    if not (isinstance(a, Tensor) or type(a) in SCALARS):
+        a = operand(a, b)
+    if not (isinstance(b, Tensor) or type(b) in SCALARS):
+        b = operand(b, a)
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype != b.data.dtype:
+        if a.data.ndim == 0 and b.data.ndim:
+            a = a.astype(b.data.dtype)
+        elif b.data.ndim == 0 and a.data.ndim:
+            b = b.astype(a.data.dtype)
+    return a, b
+
+
+# --------------------------------------------------------------------------------------------
+# Axes.
+# --------------------------------------------------------------------------------------------
+
+
+def check_axis(op: str, x: Tensor, axis: Any) -> Axis:
+    """Normalize `axis` to None, an int or a tuple, each within range (clear error if not)."""
+    if axis is None:
+        return None
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    for a in axes:
+        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
+            raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r}")
+        bound = builtins.max(x.ndim, 1)
+        if not -bound <= a < bound or (x.ndim == 0 and a not in (0, -1)):
+            raise ValueError(
+                f"{op}: axis {a} is out of range for a tensor of shape {x.shape} "
+                f"({x.ndim} dimensions)"
+            )
+    if x.ndim == 0:
+        return None
+    normalized = tuple(int(a) % x.ndim for a in axes)
+    if len(set(normalized)) != len(normalized):
+        raise ValueError(f"{op}: axis {axis!r} repeats an axis")
+    return normalized if isinstance(axis, (tuple, list)) else normalized[0]
+
+
+def single_axis(op: str, x: Tensor, axis: Any) -> int:
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise TypeError(f"{op}: axis must be an int, got {axis!r}")
+    if x.ndim == 0:
+        raise ValueError(f"{op}: needs at least one dimension, got a 0-d tensor")
+    return int(check_axis(op, x, axis))  # type: ignore[arg-type]
+
+
+def count(shape: tuple[int, ...], axis: Axis) -> int:
+    """How many elements each reduction over `axis` combines."""
+    axes = range(len(shape)) if axis is None else (axis,) if isinstance(axis, int) else axis
+    return int(np.prod([shape[a] for a in axes], dtype=np.int64))
+
+
+def keepdims_shape(shape: tuple[int, ...], axis: Axis) -> tuple[int, ...]:
+    """`shape` with the reduced axes kept as size 1."""
+    if axis is None:
+        return (1,) * len(shape)
+    axes = {a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)}
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
