@@ -44,7 +44,7 @@ from typing import Any, overload
 
 import numpy as np
 
-from autograd_core.engine import PRIMITIVES, Primitive, apply
+from autograd_core.engine import PRIMITIVES, Primitive
 from autograd_core.tensor import Tensor
 
 Rule = Callable[..., Any]
@@ -133,7 +133,7 @@ class CustomPrimitive:
         operands = [
             x if isinstance(x, Tensor) or type(x) in (int, float) else Tensor(x) for x in inputs
         ]
-        return apply(self.prim, *operands, **params)
+        return self.prim(*operands, **params)
 
     def defvjp(self, *rules: Rule | None) -> CustomPrimitive:
         """Set the reverse-mode rules, one per input: `rule(g, out, *inputs, **params)`."""

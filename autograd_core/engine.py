@@ -37,8 +37,10 @@ import numpy as np
 # --------------------------------------------------------------------------------------------
 
 
-class _Modes(threading.local):
-    """The switches every op reads; each thread has its own (as PyTorch's grad mode)."""
+class _Modes:
+    """The switches every op reads, for one thread (PyTorch's grad mode is per thread too)."""
+
+    __slots__ = ("grad_enabled", "max_level", "levels", "scope", "anomaly")
 
     def __init__(self) -> None:
         self.grad_enabled = True
@@ -48,7 +50,20 @@ class _Modes(threading.local):
         self.anomaly = False  # detect_anomaly() is active
 
 
-MODES = _Modes()
+class _PerThread(threading.local):
+    def __init__(self) -> None:
+        self.modes = _Modes()
+
+
+_THREAD = _PerThread()
+
+
+def modes() -> _Modes:
+    """This thread's modes. An op reads the thread-local once and then plain slots: reading
+    a threading.local attribute costs ~5 times a slot (measured ~95 ns vs ~18 ns)."""
+    return _THREAD.modes
+
+
 _LEVELS = itertools.count(1)  # forward-mode levels are unique across threads
 
 
@@ -66,11 +81,12 @@ class _Switch:
         self.previous: list[Any] = []
 
     def __enter__(self) -> None:
-        self.previous.append(getattr(MODES, self.field))
-        setattr(MODES, self.field, self.value)
+        state = _THREAD.modes
+        self.previous.append(getattr(state, self.field))
+        setattr(state, self.field, self.value)
 
     def __exit__(self, *exc: object) -> None:
-        setattr(MODES, self.field, self.previous.pop())
+        setattr(_THREAD.modes, self.field, self.previous.pop())
 
     def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         field, value = self.field, self.value
@@ -103,7 +119,8 @@ def _switched_generator(fn: Callable[..., Any], field: str, value: Any) -> Calla
             try:
                 request = ("send", (yield item))
             except GeneratorExit:
-                generator.close()
+                with _Switch(field, value):  # its cleanup runs under the mode too
+                    generator.close()
                 raise
             except BaseException as error:
                 request = ("throw", error)
@@ -128,7 +145,7 @@ def set_grad_enabled(enabled: bool) -> _Switch:
 
 def is_grad_enabled() -> bool:
     """Whether ops are currently recorded for backward (in this thread)."""
-    return MODES.grad_enabled
+    return _THREAD.modes.grad_enabled
 
 
 def detect_anomaly() -> _Switch:
@@ -150,11 +167,12 @@ class module_scope:  # noqa: N801 - used like a function, as contextlib's manage
         self.module = module
 
     def __enter__(self) -> None:
-        self.previous = previous = MODES.scope
-        MODES.scope = (self.module,) if previous is None else (*previous, self.module)
+        state = _THREAD.modes
+        self.previous = previous = state.scope
+        state.scope = (self.module,) if previous is None else (*previous, self.module)
 
     def __exit__(self, *exc: object) -> None:
-        MODES.scope = self.previous
+        _THREAD.modes.scope = self.previous
 
 
 # --------------------------------------------------------------------------------------------
@@ -245,7 +263,42 @@ class Primitive:
         self.doc = doc
 
     def __call__(self, *inputs: Any, **params: Any) -> Any:
-        return apply(self, *inputs, **params)
+        """Apply the op. On arrays only: its numpy forward (what rules do in an ordinary
+        backward pass). On tensors: a tensor, with a node recorded when an input requires
+        grad, and tangents pushed when a forward-mode level is active."""
+        template, record, arrays, kept = None, False, [], []
+        for x in inputs:
+            if isinstance(x, Traced):
+                if template is None:
+                    template = x
+                record = record or x.requires_grad
+                arrays.append(x.data)
+                kept.append(x._node or x)  # a graph keeps results as their nodes
+            else:
+                arrays.append(x)
+                kept.append(x)
+        if template is None:
+            result = self.forward(*inputs, **params)
+            return result[0] if self.fused_vjp is not None else result
+        try:
+            result = self.forward(*arrays, **params)
+        except (ValueError, TypeError, IndexError) as error:
+            raise _failure(self, arrays, error) from None
+        residual = None
+        if self.fused_vjp is not None:
+            result, residual = result
+        out = template._wrap(result)
+        state = _THREAD.modes
+        if record and state.grad_enabled:
+            out._node = Node(self, tuple(kept), params, out.data, residual, state.scope)
+            out.requires_grad = True
+        if self.view and out.data.base is not None and np.may_share_memory(out.data, arrays[0]):
+            share_counter(out, inputs[0])
+        if state.max_level:
+            _push_tangents(self, inputs, params, out)
+        if state.anomaly:
+            _check_forward(self, arrays, out)
+        return out
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
@@ -330,6 +383,7 @@ class Node:
         params: dict[str, Any],
         value: np.ndarray,
         residual: Any = None,
+        scope: tuple[Any, ...] | None = None,
     ) -> None:
         self.prim = prim
         self.inputs = inputs
@@ -342,7 +396,7 @@ class Node:
         self.versions = tuple(map(version_of, inputs)) if _MUTATED[0] else None
         self.own_version = 0
         self.retained: weakref.ref[Any] | None = None
-        self.scope = MODES.scope
+        self.scope = scope
         self.tensor_name: str | None = None  # the name the user gave the result tensor
         # Creation order: every node is made after the nodes of its inputs, so visiting
         # nodes from the highest sequence down is a topological order (as PyTorch does).
@@ -438,50 +492,18 @@ def _raise_modified(node: Node, what: str, shape: Any, now: int, then: int) -> N
 # --------------------------------------------------------------------------------------------
 
 
-def apply(prim: Primitive, *inputs: Any, **params: Any) -> Any:
-    """Run `prim`: on arrays only, its numpy forward; on tensors, a tensor, recording a node
-    when an input requires grad, and pushing tangents when a forward-mode level is active."""
-    template, record, arrays = None, False, []
-    for x in inputs:
-        if isinstance(x, Traced):
-            if template is None:
-                template = x
-            record = record or x.requires_grad
-            arrays.append(x.data)
-        else:
-            arrays.append(x)
-    if template is None:  # plain arrays, e.g. a rule in an ordinary backward pass
-        result = prim.forward(*inputs, **params)
-        return result[0] if prim.fused_vjp is not None else result
-    result = _forward(prim, arrays, params)
-    residual = None
-    if prim.fused_vjp is not None:
-        result, residual = result
-    out = template._wrap(result)
-    if record and MODES.grad_enabled:
-        kept = tuple((x._node or x) if isinstance(x, Traced) else x for x in inputs)
-        out._node = Node(prim, kept, params, out.data, residual)
-        out.requires_grad = True
-    if prim.view and np.may_share_memory(out.data, arrays[0]):
-        share_counter(out, inputs[0])
-    if MODES.max_level:
-        _push_tangents(prim, inputs, params, out)
-    if MODES.anomaly:
-        _check_forward(prim, arrays, out)
-    return out
+apply = Primitive.__call__  # apply(prim, *inputs, **params) is prim(*inputs, **params)
 
 
-def _forward(prim: Primitive, arrays: list[Any], params: dict[str, Any]) -> Any:
-    """The primitive's numpy forward; a failure names the op and what it was given."""
-    try:
-        return prim.forward(*arrays, **params)
-    except (ValueError, TypeError, IndexError) as error:
-        described = ", ".join(
-            f"shape {a.shape} {a.dtype}" if isinstance(a, np.ndarray) else type(a).__name__
-            for a in arrays
-        )
-        kind = next(k for k in (ValueError, TypeError, IndexError) if isinstance(error, k))
-        raise kind(f"{prim.name}: cannot apply to inputs ({described}): {error}") from None
+def _failure(prim: Primitive, arrays: list[Any], error: Exception) -> Exception:
+    """A forward's failure as the same kind of error, naming the op and what it was given
+    (numpy's own exception classes need not take a message alone)."""
+    described = ", ".join(
+        f"shape {a.shape} {a.dtype}" if isinstance(a, np.ndarray) else type(a).__name__
+        for a in arrays
+    )
+    kind = next(k for k in (ValueError, TypeError, IndexError) if isinstance(error, k))
+    return kind(f"{prim.name}: cannot apply to inputs ({described}): {error}")
 
 
 def _push_tangents(
@@ -492,7 +514,8 @@ def _push_tangents(
     Levels are computed in increasing order, each with only the lower levels active, so a
     nested `jvp` differentiates the tangents of the outer one and never its own (JAX's rule).
     """
-    max_level, active = MODES.max_level, MODES.levels
+    state = _THREAD.modes
+    max_level, active = state.max_level, state.levels
     carried = {lvl for x in inputs if isinstance(x, Traced) and x._tangents for lvl in x._tangents}
     levels = sorted(lvl for lvl in carried if lvl <= max_level and lvl in active)
     if not levels:
@@ -502,13 +525,13 @@ def _push_tangents(
         out._node.out_tangents = out._tangents
     try:
         for level in levels:
-            MODES.max_level = level - 1
+            state.max_level = level - 1
             tangent = _output_tangent(prim, inputs, params, out, level)
             if tangent.shape != out.shape:
                 tangent = BROADCAST_TO(tangent, shape=out.shape)
             out._tangents[level] = tangent
     finally:
-        MODES.max_level = max_level
+        state.max_level = max_level
 
 
 def _output_tangent(
@@ -655,6 +678,7 @@ def grad(
 
 
 Observer = Callable[[Node, Any, list[tuple[int, Any, Any]]], None]
+_NOT_OBSERVED: list[tuple[int, Any, Any]] = []  # never appended to
 
 
 class Sweep:
@@ -671,20 +695,22 @@ class Sweep:
     def __init__(self, retain_graph: bool, create_graph: bool) -> None:
         self.retain_graph = retain_graph
         self.create_graph = create_graph
-        self.plain = not create_graph and not MODES.max_level
+        self.plain = not create_graph and not _THREAD.modes.max_level
         self.capture: dict[Any, Any] | None = None
         self.observe: Observer | None = None
         self.grads: dict[Node, Any] = {}
-        self.pending: list[tuple[int, Node]] = []
+        self.pending: list[tuple[int, Node]] = []  # a heap, newest node first
+        self.lone: Node | None = None  # a single pending node waits here, not in the heap
         self.stored: set[int] = set()  # ids of gradient arrays a leaf's .grad now owns
 
     def run(self, seeds: list[tuple[Traced, Any]]) -> None:
         self.template = seeds[0][0]
         roots = [root._node for root, _ in seeds if root._node is not None]
         self.needed = None if self.capture is None else self._leading_to_capture(roots)
-        previous = MODES.grad_enabled, MODES.anomaly
-        MODES.grad_enabled, self.anomaly = self.create_graph, previous[1]
-        MODES.anomaly = False  # anomalies are checked per rule below, not per op inside
+        state = _THREAD.modes
+        previous = state.grad_enabled, state.anomaly
+        state.grad_enabled, self.anomaly = self.create_graph, previous[1]
+        state.anomaly = False  # anomalies are checked per rule below, not per op inside
         try:
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 for root, seed in seeds:
@@ -692,12 +718,16 @@ class Sweep:
                 for node in self.ready_nodes():
                     self.step(node)
         finally:
-            MODES.grad_enabled, MODES.anomaly = previous
+            state.grad_enabled, state.anomaly = previous
 
     def ready_nodes(self) -> Iterator[Node]:
         """Pending nodes, newest first; a node is ready once every consumer has run."""
-        while self.pending:
-            yield heapq.heappop(self.pending)[1]
+        while self.lone is not None or self.pending:
+            if self.lone is not None:
+                node, self.lone = self.lone, None
+                yield node
+            else:
+                yield heapq.heappop(self.pending)[1]
 
     def step(self, node: Node) -> None:
         """Run one node: its upstream gradient through each input's VJP rule."""
@@ -708,55 +738,61 @@ class Sweep:
             raise _freed_error(node)
         if _MUTATED[0]:
             _check_versions(node)
-        self.deliver_to_result(node, g)
-        targets = [(argnum, x) for argnum, x in enumerate(node.inputs) if self.wants(x)]
-        sent: list[tuple[int, Any, Any]] = []
-        if targets:
-            out, inputs = self.rule_arguments(node)
-            for argnum, x in targets:
-                gx = self.vjp(node, argnum, g, out, inputs)
-                if self.anomaly:
-                    _check_backward(node, argnum, gx)
+        if self.capture is not None or node.retained is not None:
+            self.deliver_to_result(node, g)
+        values = None
+        sent: list[tuple[int, Any, Any]] = [] if self.observe is not None else _NOT_OBSERVED
+        for argnum, x in enumerate(node.inputs):
+            if not (type(x) is Node or (isinstance(x, Traced) and x.requires_grad)):
+                continue  # a constant: no gradient
+            if self.capture is not None and not self.wants(x):
+                continue
+            if values is None:
+                out, values = self.input_values(node)
+            gx = self.vjp(node, argnum, g, out, values)
+            if self.anomaly:
+                _check_backward(node, argnum, gx)
+            if sent is not _NOT_OBSERVED:
                 sent.append((argnum, x, gx))
-                self.send(x, gx)
+            self.send(x, gx)
         if self.observe is not None:
             self.observe(node, g, sent)
         if not self.retain_graph:
             self.free(node)
 
     def wants(self, x: Any) -> bool:
-        """Whether input `x` of a node gets a gradient in this sweep."""
+        """For `grad()`: whether input `x` leads to a requested input (or is one)."""
         if type(x) is Node:
             return self.needed is None or x in self.needed
-        if isinstance(x, Traced) and x.requires_grad:
-            return self.capture is None or x in self.capture
-        return False  # a constant
+        return self.capture is None or x in self.capture
 
-    def rule_arguments(self, node: Node) -> tuple[Any, list[Any]]:
+    def input_values(self, node: Node) -> tuple[Any, list[Any]]:
         """`out` and the inputs as the rules see them: arrays in a plain sweep; otherwise
         tensors linked into the graph, so the rules' own ops are recorded."""
-        prim = node.prim
+        plain, values = self.plain, []
         for x in node.inputs:
-            if type(x) is Node and x.value is None:  # freed by an earlier backward
-                raise _freed_error(x)
-        if self.plain:
-            inputs = [
-                x.value if type(x) is Node else x.data if isinstance(x, Traced) else x
-                for x in node.inputs
-            ]
-            out = node.residual if prim.fused_vjp is not None else node.value
-            return out, inputs
-        inputs = [x.lift(self.template) if type(x) is Node else x for x in node.inputs]
-        return (node.lift(self.template) if prim.save_output else None), inputs
+            if type(x) is Node:
+                if x.value is None:  # freed by an earlier backward
+                    raise _freed_error(x)
+                values.append(x.value if plain else x.lift(self.template))
+            else:
+                values.append(x.data if plain and isinstance(x, Traced) else x)
+        prim = node.prim
+        if plain:
+            return (node.residual if prim.fused_vjp is not None else node.value), values
+        return (node.lift(self.template) if prim.save_output else None), values
 
-    def vjp(self, node: Node, argnum: int, g: Any, out: Any, inputs: list[Any]) -> Any:
+    def vjp(self, node: Node, argnum: int, g: Any, out: Any, values: list[Any]) -> Any:
         """One input's gradient, summed back to that input's shape."""
         prim = node.prim
         if self.plain and argnum == 0 and prim.fused_vjp is not None:
-            gx = prim.fused_vjp(g, out, *inputs, **node.params)
+            rule = prim.fused_vjp
+        elif type(prim.vjps) is tuple and prim.vjps[argnum] is not None:
+            rule = prim.vjps[argnum]
         else:
-            gx = prim.vjp_rule(argnum)(g, out, *inputs, **node.params)
-        shape = np.shape(inputs[argnum])
+            rule = prim.vjp_rule(argnum)  # a variadic op's rule, or an error naming the op
+        gx = rule(g, out, *values, **node.params)
+        shape = values[argnum].shape  # an input that gets a gradient is an array or a tensor
         return gx if gx.shape == shape else SUM_TO(gx, shape=shape)
 
     def send(self, x: Any, g: Any) -> None:
@@ -767,7 +803,13 @@ class Sweep:
             self.grads[x] = self.grads[x] + g
         else:
             self.grads[x] = g
-            heapq.heappush(self.pending, (-x.sequence, x))
+            if self.lone is None and not self.pending:
+                self.lone = x  # the only pending node is the newest: a chain needs no heap
+            else:
+                if self.lone is not None:
+                    heapq.heappush(self.pending, (-self.lone.sequence, self.lone))
+                    self.lone = None
+                heapq.heappush(self.pending, (-x.sequence, x))
 
     def deliver_to_result(self, node: Node, g: Any) -> None:
         """A result's own gradient: captured for `grad()`, or kept by `retain_grad()`."""
@@ -789,8 +831,7 @@ class Sweep:
 
     def free(self, node: Node) -> None:
         """Drop what the node kept for backward (its consumers all ran); keep its shape."""
-        if node.value is not None:
-            node.out_meta = (node.value.shape, node.value.dtype)
+        node.out_meta = (node.value.shape, node.value.dtype)  # type: ignore[union-attr]
         node.value = node.residual = node.out_tangents = None
 
     def _leading_to_capture(self, roots: list[Node]) -> set[Node]:

@@ -133,6 +133,13 @@ class Tensor(engine.Traced):
     def T(self) -> Tensor:  # noqa: N802 - PyTorch's and numpy's name
         return ops.transpose(self)
 
+    @property
+    def mT(self) -> Tensor:  # noqa: N802 - PyTorch's and numpy's name
+        """The last two axes swapped (a batch of matrices transposed), as `ndarray.mT`."""
+        if self.ndim < 2:
+            raise ValueError(f"mT: needs at least 2 dimensions, got shape {self.shape}")
+        return ops.transpose(self, (*range(self.ndim - 2), self.ndim - 1, self.ndim - 2))
+
     def __len__(self) -> int:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")

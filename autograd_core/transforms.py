@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from autograd_core import engine
-from autograd_core.engine import MODES, Node, enable_grad
+from autograd_core.engine import Node, enable_grad, modes
 from autograd_core.ops.shape import RESHAPE, stack
 from autograd_core.tensor import Tensor
 
@@ -90,12 +90,13 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
             tangents_t[i] = t.astype(p.dtype)
     level = engine.new_level()
     inputs = [_attach_tangent(p, t, level) for p, t in zip(primals_t, tangents_t, strict=True)]
-    saved = MODES.max_level, MODES.levels
-    MODES.max_level, MODES.levels = level, MODES.levels | {level}
+    state = modes()
+    saved = state.max_level, state.levels
+    state.max_level, state.levels = level, state.levels | {level}
     try:
         out = f(*inputs)
     finally:
-        MODES.max_level, MODES.levels = saved
+        state.max_level, state.levels = saved
     if isinstance(out, (tuple, list)):
         pairs = [_strip_level(_as_tensor(o), level) for o in out]
         return tuple(p for p, _ in pairs), tuple(t for _, t in pairs)
@@ -137,7 +138,7 @@ class _Trace:
     """
 
     def __init__(self, f: Callable[..., Any], args: Sequence[Any], nums: tuple[int, ...]) -> None:
-        self.outer_recording = MODES.grad_enabled
+        self.outer_recording = modes().grad_enabled
         call_args = list(args)
         self.inputs: list[Tensor] = []
         self.linked = False
@@ -355,7 +356,7 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., tuple[
                 )
             if ct.dtype != out.dtype:
                 ct = ct.astype(out.dtype)
-            create = MODES.grad_enabled and (outside or ct.requires_grad)
+            create = modes().grad_enabled and (outside or ct.requires_grad)
             grads = trace.pullback(out, ct, create_graph=create, retain_graph=True)
             total = grads if total is None else [a + b for a, b in zip(total, grads, strict=True)]
         return tuple(total or ())

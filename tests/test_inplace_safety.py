@@ -270,3 +270,44 @@ def test_a_leaf_gradient_does_not_share_memory_with_an_array_seed() -> None:
     with ag.no_grad():
         x.grad.mul_(0.0)
     np.testing.assert_array_equal(seed, [1.0, 1.0])
+
+
+# -- mutants: each safety net switched off, the cases above must go silently wrong -----------
+
+
+def _exp_then_zeroed_output() -> tuple[ag.Tensor, ag.Tensor]:
+    x = ag.Tensor([1.0, 2.0], requires_grad=True)
+    y = ag.exp(x)
+    with ag.no_grad():
+        y.mul_(0.0)
+    return x, y.sum()
+
+
+def _square_then_view_changed() -> tuple[ag.Tensor, ag.Tensor]:
+    x = ag.Tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    with ag.no_grad():
+        x[0:2].mul_(0.0)
+    return x, y
+
+
+@pytest.mark.parametrize(
+    ("mutant", "case"),
+    [
+        ("_check_versions", _exp_then_zeroed_output),  # no version check at all
+        ("_check_versions", _square_then_view_changed),
+        ("share_counter", _square_then_view_changed),  # views with a counter of their own
+    ],
+)
+def test_without_its_safety_net_a_repro_gives_a_silently_wrong_gradient(
+    monkeypatch: pytest.MonkeyPatch, mutant: str, case: Callable[[], tuple[ag.Tensor, ag.Tensor]]
+) -> None:
+    """The mutant the tests above must kill: with the net removed, backward runs and the
+    gradient is wrong; with it, backward raises."""
+    x, loss = case()
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        loss.backward(retain_graph=True)
+    monkeypatch.setattr(ag.engine, mutant, lambda *args: None)
+    x, loss = case()
+    loss.backward()
+    assert x.grad is not None and np.all(x.grad.data == 0.0)  # true values are not zero

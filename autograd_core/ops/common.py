@@ -4,6 +4,7 @@ the small shape helpers rules use (each written once, for arrays and tensors ali
 from __future__ import annotations
 
 import builtins
+import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -85,8 +86,6 @@ def operand(x: Any, like: Any = None) -> Any:
 def operands(a: Any, b: Any) -> tuple[Any, Any]:
     """Both operands of a broadcasting op. A 0-d tensor meeting a tensor with dimensions
     takes its dtype, as PyTorch's scalars do (float32 * 0-d float64 stays float32)."""
-    if type(b) in SCALARS and isinstance(a, Tensor):
-        return a, b  # the common case, first: a tensor and a Python number
     if not (isinstance(a, Tensor) or type(a) in SCALARS):
         a = operand(a, b)
     if not (isinstance(b, Tensor) or type(b) in SCALARS):
@@ -97,6 +96,19 @@ def operands(a: Any, b: Any) -> tuple[Any, Any]:
         elif b.data.ndim == 0 and a.data.ndim:
             b = b.astype(a.data.dtype)
     return a, b
+
+
+def binary_function(prim: Primitive, doc: str) -> Callable[[Any, Any], Tensor]:
+    """The public function of a broadcasting op of two operands (exported under its name)."""
+
+    def function(a: Any, b: Any) -> Tensor:
+        if not (isinstance(a, Tensor) and type(b) in SCALARS):  # (tensor op number: as is)
+            a, b = operands(a, b)
+        return prim(a, b)
+
+    function.__name__ = function.__qualname__ = prim.name
+    function.__doc__ = doc
+    return export(function)
 
 
 # --------------------------------------------------------------------------------------------
@@ -137,7 +149,7 @@ def single_axis(op: str, x: Tensor, axis: Any) -> int:
 def count(shape: tuple[int, ...], axis: Axis) -> int:
     """How many elements each reduction over `axis` combines."""
     axes = range(len(shape)) if axis is None else (axis,) if isinstance(axis, int) else axis
-    return int(np.prod([shape[a] for a in axes], dtype=np.int64))
+    return math.prod([shape[a] for a in axes])
 
 
 def keepdims_shape(shape: tuple[int, ...], axis: Axis) -> tuple[int, ...]:

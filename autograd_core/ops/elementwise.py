@@ -15,7 +15,16 @@ from typing import Any
 import numpy as np
 
 from autograd_core.engine import Primitive, register
-from autograd_core.ops.common import SCALARS, elementwise, export, operand, operands, quiet, tensor
+from autograd_core.ops.common import (
+    SCALARS,
+    binary_function,
+    elementwise,
+    export,
+    operand,
+    operands,
+    quiet,
+    tensor,
+)
 from autograd_core.ops.common import value as value_of
 from autograd_core.tensor import Tensor
 
@@ -45,10 +54,7 @@ ADD: Primitive = register(
 )
 
 
-@export
-def add(a: Any, b: Any) -> Tensor:
-    """a + b, broadcasting."""
-    return ADD(*operands(a, b))
+add = binary_function(ADD, "a + b, broadcasting.")
 
 
 SUB: Primitive = register(
@@ -62,10 +68,7 @@ SUB: Primitive = register(
 )
 
 
-@export
-def sub(a: Any, b: Any) -> Tensor:
-    """a - b, broadcasting."""
-    return SUB(*operands(a, b))
+sub = binary_function(SUB, "a - b, broadcasting.")
 
 
 MUL: Primitive = elementwise(
@@ -76,10 +79,7 @@ MUL: Primitive = elementwise(
 )
 
 
-@export
-def mul(a: Any, b: Any) -> Tensor:
-    """a * b, broadcasting."""
-    return MUL(*operands(a, b))
+mul = binary_function(MUL, "a * b, broadcasting.")
 
 
 DIV: Primitive = elementwise(
@@ -91,10 +91,7 @@ DIV: Primitive = elementwise(
 )
 
 
-@export
-def div(a: Any, b: Any) -> Tensor:
-    """a / b, broadcasting."""
-    return DIV(*operands(a, b))
+div = binary_function(DIV, "a / b, broadcasting.")
 
 
 def _pow_base_rule(g: Any, out: Any, x: Any, y: Any) -> Any:
@@ -120,10 +117,7 @@ POW: Primitive = elementwise(
 )
 
 
-@export
-def pow(x: Any, y: Any) -> Tensor:
-    """x ** y, broadcasting."""
-    return POW(*operands(x, y))
+pow = binary_function(POW, "x ** y, broadcasting.")
 
 
 def _tie_weights(a: Any, b: Any, first: bool, pick: Any, dtype: Any) -> np.ndarray:
@@ -144,10 +138,7 @@ MAXIMUM: Primitive = elementwise(
 )
 
 
-@export
-def maximum(a: Any, b: Any) -> Tensor:
-    """Elementwise max; on a tie each side gets half the gradient."""
-    return MAXIMUM(*operands(a, b))
+maximum = binary_function(MAXIMUM, "Elementwise max; on a tie each side gets half the gradient.")
 
 
 MINIMUM: Primitive = elementwise(
@@ -161,10 +152,7 @@ MINIMUM: Primitive = elementwise(
 )
 
 
-@export
-def minimum(a: Any, b: Any) -> Tensor:
-    """Elementwise min; on a tie each side gets half the gradient."""
-    return MINIMUM(*operands(a, b))
+minimum = binary_function(MINIMUM, "Elementwise min; on a tie each side gets half the gradient.")
 
 
 WHERE: Primitive = register(

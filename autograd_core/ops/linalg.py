@@ -1,4 +1,7 @@
-"""Linear algebra: the matrix product, with numpy's rules for 1-D and batched operands."""
+"""Linear algebra: the matrix product, with numpy's rules for 1-D and batched operands.
+
+Rules use what arrays and tensors share (`@`, `.mT`, indexing), so each runs on arrays in an
+ordinary backward pass and records on tensors when the pass is differentiated."""
 
 from __future__ import annotations
 
@@ -8,44 +11,25 @@ import numpy as np
 
 from autograd_core.engine import Primitive, register
 from autograd_core.ops.common import export, operand
-from autograd_core.ops.shape import RESHAPE, TRANSPOSE
 from autograd_core.tensor import Tensor
-
-
-def swap_last(x: Any) -> Any:
-    """x with its last two axes swapped (the matrix transpose of a batch)."""
-    axes = list(range(np.ndim(x)))
-    axes[-1], axes[-2] = axes[-2], axes[-1]
-    return TRANSPOSE(x, axes=tuple(axes))
-
-
-def _with_axis(x: Any, position: int) -> Any:
-    """x with a size-1 axis inserted at `position` (-1: last, -2: before last)."""
-    shape = list(np.shape(x))
-    shape.insert(len(shape) + 1 + position, 1)
-    return RESHAPE(x, shape=tuple(shape))
-
-
-def _without_last(x: Any) -> Any:
-    return RESHAPE(x, shape=np.shape(x)[:-1])
 
 
 def _matmul_rule_a(g: Any, out: Any, a: Any, b: Any) -> Any:
     """d(a @ b)/da applied to g = g @ b^T; 1-D operands as numpy treats them."""
-    if np.ndim(b) == 1:
-        return _with_axis(g, -1) * b
-    if np.ndim(a) == 1:
-        return _without_last(b @ _with_axis(g, -1))
-    return g @ swap_last(b)
+    if b.ndim == 1:
+        return g[..., None] * b
+    if a.ndim == 1:
+        return (b @ g[..., None])[..., 0]
+    return g @ b.mT
 
 
 def _matmul_rule_b(g: Any, out: Any, a: Any, b: Any) -> Any:
     """d(a @ b)/db applied to g = a^T @ g; 1-D operands as numpy treats them."""
-    if np.ndim(a) == 1:
-        return g * a if np.ndim(b) == 1 else _with_axis(a, -1) * _with_axis(g, -2)
-    if np.ndim(b) == 1:
-        return _without_last(swap_last(a) @ _with_axis(g, -1))
-    return swap_last(a) @ g
+    if a.ndim == 1:
+        return g * a if b.ndim == 1 else a[:, None] * g[..., None, :]
+    if b.ndim == 1:
+        return (a.mT @ g[..., None])[..., 0]
+    return a.mT @ g
 
 
 MATMUL: Primitive = register(

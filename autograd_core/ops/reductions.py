@@ -62,8 +62,8 @@ def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
 
 def _mean_forward(x: np.ndarray, axis: Axis, keepdims: bool) -> np.ndarray:
     """sum / n, as np.mean computes it; the mean of nothing is nan, without a warning."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.true_divide(np.sum(x, axis=axis, keepdims=keepdims), count(x.shape, axis))
+    total, n = np.sum(x, axis=axis, keepdims=keepdims), count(x.shape, axis)
+    return total / n if n else np.full_like(total, np.nan)
 
 
 MEAN: Primitive = register(

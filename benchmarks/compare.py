@@ -1,0 +1,71 @@
+"""Compare this working tree with an earlier commit, in one session, runs alternating:
+`.venv/bin/python -m benchmarks.compare REF [--repeats 3]` (REF: a commit, e.g. HEAD~1).
+
+Each run is `benchmarks.run --only overhead mlp_step digits_training` in its own process,
+so its ratios (to hand-written numpy, to PyTorch) are measured within that run; the two
+trees alternate run by run, and the table shows the median of each ratio per tree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def ratios(results: dict[str, Any]) -> dict[str, float]:
+    """The figures the README's table holds as ratios (time relative to a baseline)."""
+    mlp, op, digits = results["mlp_step"], results["overhead"], results["digits_training"]
+    figures = {
+        "MLP step float32 / numpy": mlp["float32"]["ours"]["ratio_to_numpy"],
+        "MLP step float64 / numpy": mlp["float64"]["ours"]["ratio_to_numpy"],
+        "digits training / numpy": digits["ours"]["ratio_to_numpy"],
+        "per op fwd+bwd (us)": op["ours"]["us_per_op"],
+        "per op no_grad (us)": op["ours no_grad"]["us_per_op"],
+    }
+    if "pytorch" in op:
+        figures["per op / pytorch"] = op["ours"]["us_per_op"] / op["pytorch"]["us_per_op"]
+    return figures
+
+
+def run_in(tree: Path, out: Path) -> dict[str, float]:
+    command = [sys.executable, "-m", "benchmarks.run", "--out", str(out), "--only"]
+    command += ["overhead", "mlp_step", "digits_training"]
+    subprocess.run(command, cwd=tree, check=True, capture_output=True)
+    return ratios(json.loads((out / "results-1thread-partial.json").read_text()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("ref", help="the commit to compare against")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        old = Path(scratch) / "old"
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", str(old), args.ref], cwd=ROOT, check=True
+        )
+        try:
+            samples: dict[str, list[dict[str, float]]] = {"old": [], "new": []}
+            for k in range(args.repeats):
+                for label, tree in (("old", old), ("new", ROOT)):
+                    samples[label].append(run_in(tree, Path(scratch) / f"{label}{k}"))
+                    print(f"run {k + 1}/{args.repeats} {label}: {samples[label][-1]}")
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(old)], cwd=ROOT)
+    print(f"\n{'median of ' + str(args.repeats) + ' runs':34s} {args.ref:>12s} {'this tree':>12s}")
+    for key in samples["new"][0]:
+        before = statistics.median(s[key] for s in samples["old"])
+        after = statistics.median(s[key] for s in samples["new"])
+        print(f"{key:34s} {before:12.3f} {after:12.3f}   ({after / before - 1:+.1%})")
+
+
+if __name__ == "__main__":
+    main()
