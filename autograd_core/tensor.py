@@ -239,17 +239,15 @@ class Tensor(engine.Traced):
         self.grad = None
 
     # -- in-place ops ---------------------------------------------------------------------------
-    # Each is its out-of-place op, written back into this tensor's memory and counted as a
-    # new version (views share it). While recording, a change that involves a tensor that
-    # requires grad is recorded as that op, as PyTorch does. Assigning to `.data` is the
-    # unchecked escape hatch (also as in PyTorch).
+    # Each changes this tensor's memory and counts a new version (shared with its views).
+    # While recording, a change that involves a tensor requiring grad is recorded as its
+    # out-of-place op, as PyTorch does. Assigning to `.data` is the unchecked escape hatch.
 
-    def _in_place(self, op: str, compute: _Partial, linear: bool) -> Tensor:
-        """Replace this tensor's values by `compute(self)`, in place."""
-        if not engine.is_grad_enabled() or not (self.requires_grad or _recorded(compute)):
+    def _in_place(self, op: str, fn: Callable[..., Tensor], other: Any, *params: Any) -> Tensor:
+        """self = fn(self, other, *params), in place: recorded when it must be."""
+        if not (engine.is_grad_enabled() and (self.requires_grad or _requires_grad(other))):
             with engine.no_grad():
-                new = compute(self)
-            self._write(op, new)
+                self._write(op, fn(self, other, *params))
             engine.note_in_place(self)
             return self
         if self.requires_grad and self._node is None:
@@ -263,7 +261,8 @@ class Tensor(engine.Traced):
                 f"{op}: a differentiable in-place change through a view is not supported; "
                 f"write into the tensor it views instead (base[index] = value)"
             )
-        new = compute(self if linear else ops.clone(self))  # a linear op reads no old values
+        linear = fn in (ops.add, ops.sub, ops.index_put)  # their rules read no old values
+        new = fn(self if linear else ops.clone(self), other, *params)
         self._write(op, new)
         node = new._node
         assert node is not None  # recorded: an input requires grad
@@ -278,27 +277,42 @@ class Tensor(engine.Traced):
                 f"{op}: the result has shape {new.shape}, which does not fit in place into a "
                 f"tensor of shape {self.shape}"
             )
+        if not self.data.flags.writeable:
+            raise ValueError(f"{op}: this tensor's memory is read-only (a broadcast view)")
         np.copyto(self.data, new.data, casting="same_kind")
+
+    def _assign(self, op: str, index: Any, value: Any) -> Tensor:
+        """self[index] = value, in place (setitem, fill_, copy_)."""
+        if engine.is_grad_enabled() and (self.requires_grad or _requires_grad(value)):
+            return self._in_place(op, ops.index_put, value, index)
+        try:
+            self.data[ops.shape.index_arg(index)] = value.data if isinstance(value, Tensor) else value
+        except (ValueError, TypeError, IndexError) as error:
+            raise type(error)(
+                f"{op}: cannot write into a tensor of shape {self.shape}: {error}"
+            ) from None
+        engine.note_in_place(self)
+        return self
 
     def add_(self, other: Any) -> Tensor:
         """self += other, in place."""
-        return self._in_place("add_", _Partial(ops.add, other), linear=True)
+        return self._in_place("add_", ops.add, other)
 
     def sub_(self, other: Any) -> Tensor:
         """self -= other, in place."""
-        return self._in_place("sub_", _Partial(ops.sub, other), linear=True)
+        return self._in_place("sub_", ops.sub, other)
 
     def mul_(self, other: Any) -> Tensor:
         """self *= other, in place."""
-        return self._in_place("mul_", _Partial(ops.mul, other), linear=False)
+        return self._in_place("mul_", ops.mul, other)
 
     def div_(self, other: Any) -> Tensor:
         """self /= other, in place."""
-        return self._in_place("div_", _Partial(ops.div, other), linear=False)
+        return self._in_place("div_", ops.div, other)
 
     def fill_(self, value: Any) -> Tensor:
         """Set every element to `value`, in place."""
-        return self._in_place("fill_", _Partial(ops.index_put, value, ...), linear=True)
+        return self._assign("fill_", ..., value)
 
     def zero_(self) -> Tensor:
         """Set every element to 0, in place."""
@@ -306,10 +320,10 @@ class Tensor(engine.Traced):
 
     def copy_(self, source: Any) -> Tensor:
         """Copy `source` (broadcast to this shape) into this tensor, in place."""
-        return self._in_place("copy_", _Partial(ops.index_put, source, ...), linear=True)
+        return self._assign("copy_", ..., source)
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        self._in_place("__setitem__", _Partial(ops.index_put, value, index), linear=True)
+        self._assign("__setitem__", index, value)
 
     def __iadd__(self, other: Any) -> Tensor:
         return self.add_(other)
@@ -470,6 +484,13 @@ class Tensor(engine.Traced):
     def broadcast_to(self, *shape: Any) -> Tensor:
         return ops.broadcast_to(self, *shape)
 
+    def tan(self) -> Tensor:
+        return ops.tan(self)
+
+    def clone(self) -> Tensor:
+        """A copy in new memory, still connected to the graph."""
+        return ops.clone(self)
+
     def astype(self, dtype: Any) -> Tensor:
         """The same values in another floating dtype (differentiable)."""
         return ops.cast(self, dtype)
@@ -481,19 +502,8 @@ class Tensor(engine.Traced):
         return ops.cast(self, np.float64)
 
 
-class _Partial:
-    """`fn(old, *args)` for an in-place op; `args` tell whether the change is differentiable."""
-
-    def __init__(self, fn: Callable[..., Tensor], *args: Any) -> None:
-        self.fn, self.args = fn, args
-
-    def __call__(self, old: Tensor) -> Tensor:
-        return self.fn(old, *self.args)
-
-
-def _recorded(compute: _Partial) -> bool:
-    """Whether an in-place op's other operand requires grad (its change must be recorded)."""
-    return any(isinstance(a, Tensor) and a.requires_grad for a in compute.args)
+def _requires_grad(x: Any) -> bool:
+    return isinstance(x, Tensor) and x.requires_grad
 
 
 # Operators and methods call the public functions of ops, which build on Tensor: ops is

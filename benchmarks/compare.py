@@ -1,5 +1,7 @@
 """Compare this working tree with an earlier commit, in one session, runs alternating:
-`.venv/bin/python -m benchmarks.compare REF [--repeats 3]` (REF: a commit, e.g. HEAD~1).
+`.venv/bin/python -m benchmarks.compare REF [--new REF2] [--repeats 3]` (REF: a commit, e.g.
+HEAD~1; `--new` measures a second commit instead of the working tree, so it can be edited
+meanwhile).
 
 Each run is `benchmarks.run --only overhead mlp_step digits_training` in its own process,
 so its ratios (to hand-written numpy, to PyTorch) are measured within that run; the two
@@ -42,25 +44,32 @@ def run_in(tree: Path, out: Path) -> dict[str, float]:
     return ratios(json.loads((out / "results-1thread-partial.json").read_text()))
 
 
+def checkout(ref: str, where: Path) -> Path:
+    subprocess.run(["git", "worktree", "add", "--detach", str(where), ref], cwd=ROOT, check=True)
+    return where
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("ref", help="the commit to compare against")
+    parser.add_argument("--new", default=None, help="a second commit (default: this tree)")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
-        old = Path(scratch) / "old"
-        subprocess.run(
-            ["git", "worktree", "add", "--detach", str(old), args.ref], cwd=ROOT, check=True
-        )
+        trees = {"old": checkout(args.ref, Path(scratch) / "old")}
+        trees["new"] = ROOT if args.new is None else checkout(args.new, Path(scratch) / "new")
         try:
             samples: dict[str, list[dict[str, float]]] = {"old": [], "new": []}
             for k in range(args.repeats):
-                for label, tree in (("old", old), ("new", ROOT)):
+                for label, tree in trees.items():
                     samples[label].append(run_in(tree, Path(scratch) / f"{label}{k}"))
                     print(f"run {k + 1}/{args.repeats} {label}: {samples[label][-1]}")
         finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(old)], cwd=ROOT)
-    print(f"\n{'median of ' + str(args.repeats) + ' runs':34s} {args.ref:>12s} {'this tree':>12s}")
+            for tree in trees.values():
+                if tree != ROOT:
+                    subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT)
+    new_label = args.new or "this tree"
+    print(f"\n{'median of ' + str(args.repeats) + ' runs':34s} {args.ref:>12s} {new_label:>12s}")
     for key in samples["new"][0]:
         before = statistics.median(s[key] for s in samples["old"])
         after = statistics.median(s[key] for s in samples["new"])
