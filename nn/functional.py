@@ -489,6 +489,24 @@ def _check_distributions(target: Any, class_axis: int) -> None:
         )
 
 
+def _is_plain_batch(
+    input: Any, target: Any, weight: Any, smoothing: float, reduction: str, ignore_index: int
+) -> bool:
+    """The training step's case: logits (N, C), int64 class indices (N,), no weights or
+    smoothing, and `ignore_index` outside [0, C) (so no valid label can be ignored)."""
+    if not (
+        isinstance(input, Tensor)
+        and type(target) is np.ndarray
+        and target.dtype == np.int64
+        and weight is None
+        and smoothing == 0.0
+        and reduction in _REDUCTIONS
+    ):
+        return False
+    shape = input.data.shape
+    return len(shape) == 2 and target.shape == shape[:1] and not 0 <= ignore_index < shape[1]
+
+
 def _none_ignored(target: np.ndarray, classes: int, ignore_index: int) -> bool:
     """Whether no in-range target equals `ignore_index` (only an index in [0, C) can)."""
     return not (0 <= ignore_index < classes and bool((target == ignore_index).any()))
@@ -512,6 +530,11 @@ def cross_entropy(
     Semantics follow PyTorch exactly; `check_probabilities=True` also verifies that
     probability targets are non-negative and sum to 1 per sample (ValueError otherwise).
     """
+    if _is_plain_batch(input, target, weight, label_smoothing, reduction, ignore_index):
+        try:  # one fused, stable op, which checks the labels itself
+            return ag.softmax_cross_entropy(input, target, reduction)
+        except ValueError:
+            pass  # a label out of range or ignored: the general path handles it and explains
     _check_reduction("cross_entropy", reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")

@@ -1,7 +1,8 @@
 """The op library: every primitive, defined once, with its public function right below it.
 
 One module per family: `elementwise`, `reductions`, `shape` (and indexing), `linalg`,
-`neural` (fused layers and losses). The engine's own primitives (`broadcast_to`, `sum_to`,
+`neural` (fused layers and losses); convolution joins as a module of its own. The engine's
+own primitives (`broadcast_to`, `sum_to`,
 `cast`) live in `autograd_core.engine`; their public functions are in `shape`.
 
 The public functions are collected in `EXPORTS` as each module defines them (`@export`);
