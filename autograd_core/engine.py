@@ -925,9 +925,9 @@ def _accumulate_array(leaf: Traced, g: np.ndarray, stored: set[int]) -> None:
         g = g.astype(dtype)
     elif current is None and (g.base is not None or not g.flags.writeable or id(g) in stored):
         g = g.copy()
-    g = np.asarray(g)
-    stored.add(id(g))
-    leaf.grad = leaf._wrap(g)  # type: ignore[attr-defined]
+    grad = leaf._wrap(g)  # (makes an array of a numpy scalar)
+    stored.add(id(grad.data))
+    leaf.grad = grad  # type: ignore[attr-defined]
 
 
 def _accumulate_tensor(leaf: Traced, g: Any) -> None:
