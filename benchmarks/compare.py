@@ -5,7 +5,8 @@ meanwhile).
 
 Each run is `benchmarks.run --only overhead mlp_step digits_training` in its own process,
 so its ratios (to hand-written numpy, to PyTorch) are measured within that run; the two
-trees alternate run by run, and the table shows the median of each ratio per tree.
+trees alternate run by run (which goes first alternates too: on a shared VM the second of
+two back-to-back runs is often the slower), and the table shows the median of each ratio.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ def main() -> None:
         try:
             samples: dict[str, list[dict[str, float]]] = {"old": [], "new": []}
             for k in range(args.repeats):
-                for label, tree in trees.items():
+                order = list(trees.items())
+                for label, tree in order if k % 2 == 0 else reversed(order):
                     samples[label].append(run_in(tree, Path(scratch) / f"{label}{k}"))
                     print(f"run {k + 1}/{args.repeats} {label}: {samples[label][-1]}")
         finally:
