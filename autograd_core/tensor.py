@@ -7,6 +7,7 @@ the public functions of `autograd_core.ops`, so each op is defined in exactly on
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -139,6 +140,14 @@ class Tensor(engine.Traced):
         if self.ndim < 2:
             raise ValueError(f"mT: needs at least 2 dimensions, got shape {self.shape}")
         return ops.transpose(self, (*range(self.ndim - 2), self.ndim - 1, self.ndim - 2))
+
+    def __getattr__(self, name: str) -> Any:
+        """Ops exported with `method=True` (`x.tan()`): found here, as only a missing
+        attribute reaches `__getattr__`; the methods defined below are found directly."""
+        function = ops.METHODS.get(name)
+        if function is None:
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute {name!r}")
+        return functools.partial(function, self)
 
     def __len__(self) -> int:
         if self.ndim == 0:
@@ -484,9 +493,6 @@ class Tensor(engine.Traced):
 
     def broadcast_to(self, *shape: Any) -> Tensor:
         return ops.broadcast_to(self, *shape)
-
-    def tan(self) -> Tensor:
-        return ops.tan(self)
 
     def clone(self) -> Tensor:
         """A copy in new memory, still connected to the graph."""

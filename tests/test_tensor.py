@@ -172,3 +172,13 @@ def test_bad_inputs_get_clear_errors() -> None:
         ag.Tensor(np.ones((2, 3))).sum(axis=3)
     with pytest.raises(ValueError, match=r"cannot reshape.*\(2, 3\)"):
         ag.Tensor(np.ones((2, 3))).reshape(4, 2)
+
+
+def test_an_op_exported_as_a_method_is_a_tensor_method_and_other_names_still_raise() -> None:
+    x = ag.Tensor([0.5], requires_grad=True)
+    x.tan().backward()
+    assert x.grad is not None
+    np.testing.assert_allclose(x.grad.data, 1.0 / np.cos(0.5) ** 2)
+    assert not hasattr(x, "no_such_method")
+    with pytest.raises(AttributeError, match="no_such_method"):
+        x.no_such_method()  # type: ignore[operator]

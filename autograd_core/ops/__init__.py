@@ -6,13 +6,15 @@ own primitives (`broadcast_to`, `sum_to`,
 `cast`) live in `autograd_core.engine`; their public functions are in `shape`.
 
 The public functions are collected in `EXPORTS` as each module defines them (`@export`);
-`autograd_core` exports exactly those, so adding an op is one block in one family module.
+`autograd_core` exports exactly those, and `@export(method=True)` makes one a tensor method
+too, so adding an op is one block in one family module.
 """
 
 from typing import TYPE_CHECKING
 
 from autograd_core.ops import elementwise, linalg, neural, reductions, shape
 from autograd_core.ops.common import EXPORTS as EXPORTS
+from autograd_core.ops.common import METHODS as METHODS
 
 globals().update(EXPORTS)
 __all__ = sorted(EXPORTS)

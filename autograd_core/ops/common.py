@@ -6,7 +6,7 @@ from __future__ import annotations
 import builtins
 import math
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import numpy as np
 
@@ -19,11 +19,31 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXPORTS: dict[str, Callable[..., Any]] = {}
 """Every public function of the op library by name: `autograd_core` exports exactly these."""
 
+METHODS: dict[str, Callable[..., Any]] = {}
+"""Public functions that tensors also have as methods (`x.tan()`), beyond those `Tensor`
+defines itself."""
 
-def export(fn: F) -> F:
-    """Make `fn` a public function of `autograd_core` (and of `autograd_core.ops`)."""
-    EXPORTS[fn.__name__] = fn
-    return fn
+
+@overload
+def export(fn: F) -> F: ...
+
+
+@overload
+def export(*, method: bool = False) -> Callable[[F], F]: ...
+
+
+def export(fn: F | None = None, *, method: bool = False) -> Any:
+    """Make `fn` a public function of `autograd_core` (and of `autograd_core.ops`); with
+    `method=True`, also a method of every tensor. A decorator: `@export` or
+    `@export(method=True)`."""
+
+    def register_export(fn: F) -> F:
+        EXPORTS[fn.__name__] = fn
+        if method:
+            METHODS[fn.__name__] = fn
+        return fn
+
+    return register_export if fn is None else register_export(fn)
 
 
 def value(x: Any) -> Any:

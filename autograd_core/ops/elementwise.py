@@ -296,7 +296,7 @@ TAN: Primitive = elementwise(
 )
 
 
-@export
+@export(method=True)
 def tan(x: Any) -> Tensor:
     """Tangent."""
     return TAN(tensor(x))
