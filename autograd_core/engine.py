@@ -2,8 +2,8 @@
 
 A `Primitive` is one differentiable operation, defined once: its forward on numpy arrays,
 one reverse-mode rule (vector-Jacobian product) and one forward-mode rule (Jacobian-vector
-product) per input. `apply` runs a primitive; when an input requires grad it records a
-`Node` (PyTorch's `grad_fn`) pointing back at the inputs. Nodes never point at their
+product) per input. Calling a primitive applies it; when an input requires grad it records
+a `Node` (PyTorch's `grad_fn`) pointing back at the inputs. Nodes never point at their
 outputs, so a graph has no reference cycles and dies with its last output.
 
 Rules are written once, with functions that work on plain arrays and on tensors alike: a
