@@ -297,10 +297,10 @@ class Tensor(engine.Traced):
         try:
             values = value.data if isinstance(value, Tensor) else value
             self.data[ops.shape.index_arg(index)] = values
-        except (ValueError, TypeError, IndexError) as error:
-            raise type(error)(
-                f"{op}: cannot write into a tensor of shape {self.shape}: {error}"
-            ) from None
+        except (ValueError, TypeError, IndexError) as error:  # re-raised as the builtin kind:
+            kind = next(k for k in (IndexError, TypeError, ValueError) if isinstance(error, k))
+            message = f"{op}: cannot write into a tensor of shape {self.shape}: {error}"
+            raise kind(message) from None  # numpy's own subclasses may not take a message
         engine.note_in_place(self)
         return self
 

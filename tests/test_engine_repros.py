@@ -279,3 +279,24 @@ def test_the_std_along_an_axis_has_zero_gradient_only_in_a_constant_column() -> 
     assert np.all(np.isfinite(x.grad.data))
     np.testing.assert_array_equal(x.grad.data[:, 0], [0.0, 0.0, 0.0])
     np.testing.assert_allclose(x.grad.data[:, 1], expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("write", "kind"),
+    [
+        (lambda t: t.__setitem__(0, "a"), ValueError),
+        (lambda t: t.__setitem__(5, 1.0), IndexError),
+        (lambda t: t.fill_(np.ones(3)), ValueError),
+        (lambda t: t.copy_(np.ones((2, 2))), ValueError),
+        (lambda t: t.add_("a"), TypeError),
+    ],
+)
+def test_a_bad_in_place_write_raises_a_plain_error_naming_the_op(
+    write: Callable[[ag.Tensor], object], kind: type[Exception]
+) -> None:
+    t = ag.Tensor([1.0, 2.0])
+    with pytest.raises(kind) as raised:
+        write(t)
+    assert type(raised.value) is kind
+    assert "__init__" not in str(raised.value)
+    np.testing.assert_array_equal(t.data, [1.0, 2.0])  # nothing was written
