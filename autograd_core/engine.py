@@ -394,7 +394,7 @@ class Node:
         self.prim = prim
         # One or two inputs (nearly every op) sit in slots, not in a tuple: a tuple holding a
         # node is one more object for the cyclic garbage collector to traverse in its full
-        # passes over a live graph (measured: a small op's forward + backward ~10% faster).
+        # passes over a live graph (measured: a small op's forward + backward about 10% faster).
         self._more = inputs if len(inputs) > 2 else None
         self._first = inputs[0] if inputs else None
         self._second = inputs[1] if len(inputs) == 2 else _ABSENT
