@@ -253,19 +253,21 @@ class Tensor(engine.Traced):
     # out-of-place op, as PyTorch does. Assigning to `.data` is the unchecked escape hatch.
 
     def _in_place(self, op: str, fn: Callable[..., Tensor], other: Any, *params: Any) -> Tensor:
-        """self = fn(self, other, *params), in place: recorded when it must be."""
-        if not (engine.is_grad_enabled() and (self.requires_grad or _requires_grad(other))):
+        """self = fn(self, other, *params), in place: recorded, and its tangents carried
+        (forward mode), when it must be."""
+        records = engine.is_grad_enabled() and (self.requires_grad or _requires_grad(other))
+        if not records and not (self._tangents or _has_tangents(other)):
             with engine.no_grad():
                 self._write(op, fn(self, other, *params))
             engine.note_in_place(self)
             return self
-        if self.requires_grad and self._node is None:
+        if records and self.requires_grad and self._node is None:
             raise RuntimeError(
                 f"{op}: a leaf tensor that requires grad cannot be changed in place while "
                 f"gradients are recorded; do it under no_grad() (as an optimizer step does), "
                 f"or use the out-of-place op"
             )
-        if self._view_of is not None:
+        if self._view_of is not None:  # (its base's history or tangent would go stale)
             raise RuntimeError(
                 f"{op}: a differentiable in-place change through a view is not supported; "
                 f"write into the tensor it views instead (base[index] = value)"
@@ -273,11 +275,12 @@ class Tensor(engine.Traced):
         linear = fn in (ops.add, ops.sub, ops.index_put)  # their rules read no old values
         new = fn(self if linear else ops.clone(self), other, *params)
         self._write(op, new)
+        version = engine.note_in_place(self)
         node = new._node
-        assert node is not None  # recorded: an input requires grad
-        node.value, node.own_version = self.data, engine.note_in_place(self)
-        node.counter = engine.counter_of(self)
-        self._node, self.requires_grad, self._tangents = node, True, new._tangents
+        if node is not None:  # recorded: this tensor's memory now holds the op's output
+            node.value, node.own_version, node.counter = self.data, version, engine.counter_of(self)
+            self._node, self.requires_grad = node, True
+        self._tangents = new._tangents
         return self
 
     def _write(self, op: str, new: Tensor) -> None:
@@ -292,7 +295,8 @@ class Tensor(engine.Traced):
 
     def _assign(self, op: str, index: Any, value: Any) -> Tensor:
         """self[index] = value, in place (setitem, fill_, copy_)."""
-        if engine.is_grad_enabled() and (self.requires_grad or _requires_grad(value)):
+        recorded = engine.is_grad_enabled() and (self.requires_grad or _requires_grad(value))
+        if recorded or self._tangents or _has_tangents(value):
             return self._in_place(op, ops.index_put, value, index)
         try:
             values = value.data if isinstance(value, Tensor) else value
@@ -511,6 +515,11 @@ class Tensor(engine.Traced):
 
 def _requires_grad(x: Any) -> bool:
     return isinstance(x, Tensor) and x.requires_grad
+
+
+def _has_tangents(x: Any) -> bool:
+    """Whether `x` carries forward-mode tangents (a `jvp` is running through it)."""
+    return isinstance(x, Tensor) and bool(x._tangents)
 
 
 # Operators and methods call the public functions of ops, which build on Tensor: ops is

@@ -311,3 +311,29 @@ def test_without_its_safety_net_a_repro_gives_a_silently_wrong_gradient(
     x, loss = case()
     loss.backward()
     assert x.grad is not None and np.all(x.grad.data == 0.0)  # true values are not zero
+
+
+# -- forward mode through in-place ops ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda b, a: b.add_(a), [2.0, 2.0]),  # d/da (a + a)
+        (lambda b, a: b.mul_(a), [2.0, 4.0]),  # d/da (a * a)
+        (lambda b, a: b.__setitem__(slice(0, 2), a * 3.0), [3.0, 3.0]),
+        (lambda b, a: b.copy_(a * 3.0), [3.0, 3.0]),
+    ],
+)
+def test_an_in_place_change_carries_forward_mode_tangents(
+    change: Callable[[ag.Tensor, ag.Tensor], object], expected: list[float]
+) -> None:
+    """Under `jvp` nothing requires grad, but the tangents must follow the change."""
+
+    def f(a: ag.Tensor) -> ag.Tensor:
+        b = a * 1.0
+        change(b, a)
+        return b
+
+    _, tangent = ag.jvp(f, (np.array([1.0, 2.0]),), (np.array([1.0, 1.0]),))
+    np.testing.assert_allclose(tangent.data, expected)
