@@ -389,6 +389,12 @@ class Tensor(engine.Traced):
     def __rmatmul__(self, other: Any) -> Tensor:
         return ops.matmul(other, self)
 
+    def __mod__(self, other: Any) -> Tensor:
+        return ops.mod(self, other)
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return ops.mod(other, self)
+
     def __neg__(self) -> Tensor:
         return ops.neg(self)
 

@@ -98,12 +98,12 @@ def test_custom_primitives_stay_out_of_the_builtin_registry() -> None:
 
 
 def test_rules_can_be_given_later_with_defvjp_and_defjvp() -> None:
-    def square(x: np.ndarray) -> np.ndarray:
+    def squared(x: np.ndarray) -> np.ndarray:
         return x * x
 
-    op = primitive(square).defvjp(lambda g, out, x: g * 2.0 * x).defjvp(None)
+    op = primitive(squared).defvjp(lambda g, out, x: g * 2.0 * x).defjvp(None)
     assert gradcheck(op, [X], modes=("rev",))
-    with pytest.raises(NotImplementedError, match=r"square\.defjvp"):
+    with pytest.raises(NotImplementedError, match=r"squared\.defjvp"):
         jacfwd(op)(X)
 
 

@@ -195,6 +195,9 @@ def cross_entropy_case(draw: Draw) -> Case:
     return (lambda z: ag.softmax_cross_entropy(z, labels, reduction)), [logits]
 
 
+INTEGERS = tuple(float(k) for k in range(-3, 4))  # where floor and ceil jump
+HALVES = tuple(k + 0.5 for k in range(-4, 4))  # where round jumps
+
 CASES: dict[str, Callable[[Draw], Case]] = {
     "neg": unary(ag.neg),
     "add": binary(ag.add),
@@ -243,6 +246,31 @@ CASES: dict[str, Callable[[Draw], Case]] = {
     "softmax_cross_entropy": cross_entropy_case,
     "cast": unary(lambda t: ag.cast(t, np.longdouble)),
     "tan": unary(ag.tan, agt.arrays(low=-1.2, high=1.2)),
+    "sinh": unary(ag.sinh),
+    "cosh": unary(ag.cosh),
+    "arcsin": unary(ag.arcsin, agt.arrays(low=-0.9, high=0.9)),
+    "arccos": unary(ag.arccos, agt.arrays(low=-0.9, high=0.9)),
+    "arctan": unary(ag.arctan),
+    # y away from 0 keeps (x, y) off the branch cut on the negative x axis
+    "arctan2": binary(ag.arctan2, left=agt.nonzero_arrays, right=agt.nonzero_arrays),
+    "arcsinh": unary(ag.arcsinh),
+    "arctanh": unary(ag.arctanh, agt.arrays(low=-0.9, high=0.9)),
+    "log2": unary(ag.log2, agt.positive_arrays()),
+    "log10": unary(ag.log10, agt.positive_arrays()),
+    "exp2": unary(ag.exp2),
+    "square": unary(ag.square),
+    "reciprocal": unary(ag.reciprocal, agt.nonzero_arrays()),
+    "logaddexp": binary(ag.logaddexp),
+    "sign": unary(ag.sign, agt.arrays(avoid=(0.0,))),
+    "floor": unary(ag.floor, agt.arrays(avoid=INTEGERS)),
+    "ceil": unary(ag.ceil, agt.arrays(avoid=INTEGERS)),
+    "round": unary(ag.round, agt.arrays(avoid=HALVES)),
+    # a in [2.1, 2.4], b in [1.3, 1.6]: a / b stays in (1, 2), away from the jumps of a % b
+    "mod": binary(
+        ag.mod,
+        left=lambda s: agt.arrays(s, low=2.1, high=2.4),
+        right=lambda s: agt.arrays(s, low=1.3, high=1.6),
+    ),
     "clone": unary(ag.clone),
     "index_put": index_put_case,
     # std has a kink where all reduced values are equal: reduce distinct values, >= 2 of them

@@ -246,6 +246,90 @@ def expm1(x: Any) -> Tensor:
     return EXPM1(tensor(x))
 
 
+LOG2: Primitive = elementwise(
+    "log2",
+    quiet(np.log2),
+    lambda g, out, x: g / (x * math.log(2.0)),
+    doc="d/dx log2(x) = 1/(x ln 2)",
+)
+
+
+@export(method=True)
+def log2(x: Any) -> Tensor:
+    """Base-2 logarithm."""
+    return LOG2(tensor(x))
+
+
+LOG10: Primitive = elementwise(
+    "log10",
+    quiet(np.log10),
+    lambda g, out, x: g / (x * math.log(10.0)),
+    doc="d/dx log10(x) = 1/(x ln 10)",
+)
+
+
+@export(method=True)
+def log10(x: Any) -> Tensor:
+    """Base-10 logarithm."""
+    return LOG10(tensor(x))
+
+
+EXP2: Primitive = elementwise(
+    "exp2",
+    quiet(np.exp2),
+    lambda g, out, x: g * (out * math.log(2.0)),
+    save_output=True,
+    doc="d/dx 2^x = 2^x ln 2",
+)
+
+
+@export(method=True)
+def exp2(x: Any) -> Tensor:
+    """2 ** x."""
+    return EXP2(tensor(x))
+
+
+SQUARE: Primitive = elementwise(
+    "square", np.square, lambda g, out, x: g * (x * 2.0), doc="d/dx x^2 = 2x"
+)
+
+
+@export(method=True)
+def square(x: Any) -> Tensor:
+    """x * x."""
+    return SQUARE(tensor(x))
+
+
+RECIPROCAL: Primitive = elementwise(
+    "reciprocal",
+    quiet(np.reciprocal),
+    lambda g, out, x: -(g * (out * out)),
+    save_output=True,
+    doc="d/dx 1/x = -1/x^2 = -out^2",
+)
+
+
+@export(method=True)
+def reciprocal(x: Any) -> Tensor:
+    """1 / x (inf at 0)."""
+    return RECIPROCAL(tensor(x))
+
+
+LOGADDEXP: Primitive = elementwise(
+    "logaddexp",
+    np.logaddexp,
+    (lambda g, out, a, b: g * EXP(a - out), lambda g, out, a, b: g * EXP(b - out)),
+    save_output=True,
+    doc="log(e^a + e^b), stable; d/da = e^(a - out), d/db = e^(b - out)",
+)
+
+
+@export(method=True)
+def logaddexp(a: Any, b: Any) -> Tensor:
+    """log(exp(a) + exp(b)) without overflow, broadcasting."""
+    return LOGADDEXP(*operands(a, b))
+
+
 # --------------------------------------------------------------------------------------------
 # Trigonometric and hyperbolic functions.
 # --------------------------------------------------------------------------------------------
@@ -300,6 +384,112 @@ TAN: Primitive = elementwise(
 def tan(x: Any) -> Tensor:
     """Tangent."""
     return TAN(tensor(x))
+
+
+SINH: Primitive = elementwise(
+    "sinh", quiet(np.sinh), lambda g, out, x: g * COSH(x), doc="d/dx sinh(x) = cosh(x)"
+)
+
+
+@export(method=True)
+def sinh(x: Any) -> Tensor:
+    """Hyperbolic sine."""
+    return SINH(tensor(x))
+
+
+COSH: Primitive = elementwise(
+    "cosh", quiet(np.cosh), lambda g, out, x: g * SINH(x), doc="d/dx cosh(x) = sinh(x)"
+)
+
+
+@export(method=True)
+def cosh(x: Any) -> Tensor:
+    """Hyperbolic cosine."""
+    return COSH(tensor(x))
+
+
+ARCSIN: Primitive = elementwise(
+    "arcsin",
+    quiet(np.arcsin),
+    lambda g, out, x: g / SQRT(1.0 - x * x),
+    doc="d/dx arcsin(x) = 1/sqrt(1 - x^2); inf at +-1, nan outside",
+)
+
+
+@export(method=True)
+def arcsin(x: Any) -> Tensor:
+    """Inverse sine (PyTorch's `asin`), defined on [-1, 1]."""
+    return ARCSIN(tensor(x))
+
+
+ARCCOS: Primitive = elementwise(
+    "arccos",
+    quiet(np.arccos),
+    lambda g, out, x: -g / SQRT(1.0 - x * x),
+    doc="d/dx arccos(x) = -1/sqrt(1 - x^2); inf at +-1, nan outside",
+)
+
+
+@export(method=True)
+def arccos(x: Any) -> Tensor:
+    """Inverse cosine (PyTorch's `acos`), defined on [-1, 1]."""
+    return ARCCOS(tensor(x))
+
+
+ARCTAN: Primitive = elementwise(
+    "arctan", np.arctan, lambda g, out, x: g / (1.0 + x * x), doc="d/dx arctan(x) = 1/(1 + x^2)"
+)
+
+
+@export(method=True)
+def arctan(x: Any) -> Tensor:
+    """Inverse tangent (PyTorch's `atan`)."""
+    return ARCTAN(tensor(x))
+
+
+ARCTAN2: Primitive = elementwise(
+    "arctan2",
+    np.arctan2,
+    (
+        lambda g, out, y, x: g * x / (x * x + y * y),
+        lambda g, out, y, x: -(g * y) / (x * x + y * y),
+    ),
+    doc="the angle of (x, y); d/dy = x/(x^2 + y^2), d/dx = -y/(x^2 + y^2)",
+)
+
+
+@export(method=True)
+def arctan2(y: Any, x: Any) -> Tensor:
+    """The angle of the point (x, y) in (-pi, pi], broadcasting (PyTorch's `atan2`)."""
+    return ARCTAN2(*operands(y, x))
+
+
+ARCSINH: Primitive = elementwise(
+    "arcsinh",
+    np.arcsinh,
+    lambda g, out, x: g / SQRT(x * x + 1.0),
+    doc="d/dx arcsinh(x) = 1/sqrt(x^2 + 1)",
+)
+
+
+@export(method=True)
+def arcsinh(x: Any) -> Tensor:
+    """Inverse hyperbolic sine (PyTorch's `asinh`)."""
+    return ARCSINH(tensor(x))
+
+
+ARCTANH: Primitive = elementwise(
+    "arctanh",
+    quiet(np.arctanh),
+    lambda g, out, x: g / (1.0 - x * x),
+    doc="d/dx arctanh(x) = 1/(1 - x^2); inf at +-1, nan outside",
+)
+
+
+@export(method=True)
+def arctanh(x: Any) -> Tensor:
+    """Inverse hyperbolic tangent (PyTorch's `atanh`), defined on (-1, 1)."""
+    return ARCTANH(tensor(x))
 
 
 # --------------------------------------------------------------------------------------------
@@ -422,6 +612,68 @@ def clip(x: Any, lo: float | None = None, hi: float | None = None) -> Tensor:
     if lo is not None and hi is not None and lo > hi:
         raise ValueError(f"clip: lo={lo} is greater than hi={hi}")
     return CLIP(tensor(x), lo=lo, hi=hi)
+
+
+# Piecewise-constant functions: zero gradient where they are differentiable (PyTorch's
+# convention, also at the jumps).
+
+
+def _zero_rule(g: Any, out: Any, *inputs: Any, **params: Any) -> Any:
+    return g * 0.0
+
+
+SIGN: Primitive = elementwise("sign", np.sign, _zero_rule, doc="-1, 0 or 1; d/dx = 0")
+
+
+@export(method=True)
+def sign(x: Any) -> Tensor:
+    """-1, 0 or 1 by the sign of x; its gradient is 0 (PyTorch's)."""
+    return SIGN(tensor(x))
+
+
+FLOOR: Primitive = elementwise("floor", np.floor, _zero_rule, doc="round down; d/dx = 0")
+
+
+@export(method=True)
+def floor(x: Any) -> Tensor:
+    """The largest integer <= x; its gradient is 0 (PyTorch's)."""
+    return FLOOR(tensor(x))
+
+
+CEIL: Primitive = elementwise("ceil", np.ceil, _zero_rule, doc="round up; d/dx = 0")
+
+
+@export(method=True)
+def ceil(x: Any) -> Tensor:
+    """The smallest integer >= x; its gradient is 0 (PyTorch's)."""
+    return CEIL(tensor(x))
+
+
+ROUND: Primitive = elementwise("round", np.round, _zero_rule, doc="round half to even; d/dx = 0")
+
+
+@export(method=True)
+def round(x: Any) -> Tensor:
+    """The nearest integer, halves to even (numpy's and PyTorch's); its gradient is 0."""
+    return ROUND(tensor(x))
+
+
+MOD: Primitive = elementwise(
+    "mod",
+    quiet(np.mod),
+    (
+        lambda g, out, a, b: g,
+        lambda g, out, a, b: -(g * np.floor(value_of(a) / value_of(b))),
+    ),
+    doc="a - b floor(a/b), the sign of b (Python's %, PyTorch's remainder); d/da = 1, "
+    "d/db = -floor(a/b)",
+)
+
+
+@export(method=True)
+def mod(a: Any, b: Any) -> Tensor:
+    """a % b with the sign of b (Python's and PyTorch's `remainder`), broadcasting."""
+    return MOD(*operands(a, b))
 
 
 # --------------------------------------------------------------------------------------------
