@@ -510,18 +510,20 @@ def _raise_modified(node: Node, what: str, shape: Any, now: int, then: int) -> N
 # --------------------------------------------------------------------------------------------
 
 
-apply = Primitive.__call__  # apply(prim, *inputs, **params) is prim(*inputs, **params)
+def plain_error(error: Exception, message: str) -> Exception:
+    """`error` re-made as the builtin ValueError, TypeError or IndexError it derives from,
+    with `message`: numpy's own exception classes need not take a message alone."""
+    kind = next(k for k in (ValueError, TypeError, IndexError) if isinstance(error, k))
+    return kind(message)
 
 
 def _failure(prim: Primitive, arrays: list[Any], error: Exception) -> Exception:
-    """A forward's failure as the same kind of error, naming the op and what it was given
-    (numpy's own exception classes need not take a message alone)."""
+    """A forward's failure as the same kind of error, naming the op and what it was given."""
     described = ", ".join(
         f"shape {a.shape} {a.dtype}" if isinstance(a, np.ndarray) else type(a).__name__
         for a in arrays
     )
-    kind = next(k for k in (ValueError, TypeError, IndexError) if isinstance(error, k))
-    return kind(f"{prim.name}: cannot apply to inputs ({described}): {error}")
+    return plain_error(error, f"{prim.name}: cannot apply to inputs ({described}): {error}")
 
 
 def _push_tangents(

@@ -301,10 +301,9 @@ class Tensor(engine.Traced):
         try:
             values = value.data if isinstance(value, Tensor) else value
             self.data[ops.shape.index_arg(index)] = values
-        except (ValueError, TypeError, IndexError) as error:  # re-raised as the builtin kind:
-            kind = next(k for k in (IndexError, TypeError, ValueError) if isinstance(error, k))
+        except (ValueError, TypeError, IndexError) as error:
             message = f"{op}: cannot write into a tensor of shape {self.shape}: {error}"
-            raise kind(message) from None  # numpy's own subclasses may not take a message
+            raise engine.plain_error(error, message) from None
         engine.note_in_place(self)
         return self
 

@@ -12,13 +12,18 @@ too, so adding an op is one block in one family module.
 
 from typing import TYPE_CHECKING
 
-from autograd_core.ops import elementwise, linalg, neural, reductions, shape
+from autograd_core.ops import (  # noqa: F401 - importing a family registers its ops
+    elementwise,
+    linalg,
+    neural,
+    reductions,
+    shape,
+)
 from autograd_core.ops.common import EXPORTS as EXPORTS
 from autograd_core.ops.common import METHODS as METHODS
 
 globals().update(EXPORTS)
 __all__ = sorted(EXPORTS)
-_ = (elementwise, linalg, neural, reductions, shape)
 
 if TYPE_CHECKING:  # the exports are made at import time: give type checkers their names
     from autograd_core.ops.elementwise import *  # noqa: F403
