@@ -94,9 +94,21 @@ class Tensor(engine.Traced):
     def ndim(self) -> int:
         return self.data.ndim
 
-    @property
-    def size(self) -> int:
+    def size(self, dim: int | None = None) -> Any:
+        """The shape, or the length of axis `dim` (PyTorch's `size`; numpy's is `numel()`)."""
+        if dim is None:
+            return self.data.shape
+        if not -self.ndim <= dim < max(self.ndim, 1) or self.ndim == 0:
+            raise IndexError(f"size: dimension {dim} is out of range for shape {self.shape}")
+        return self.data.shape[dim]
+
+    def numel(self) -> int:
+        """The number of elements."""
         return self.data.size
+
+    def dim(self) -> int:
+        """The number of dimensions (PyTorch's name for `ndim`)."""
+        return self.data.ndim
 
     @property
     def dtype(self) -> np.dtype[Any]:
@@ -165,7 +177,7 @@ class Tensor(engine.Traced):
 
     def item(self) -> float:
         """The value of a one-element tensor as a Python float."""
-        if self.size != 1:
+        if self.data.size != 1:
             raise ValueError(
                 f"item(): only one-element tensors can be converted to a Python "
                 f"number, this one has shape {self.shape}"
@@ -179,7 +191,7 @@ class Tensor(engine.Traced):
         return self.item()
 
     def __bool__(self) -> bool:
-        if self.size != 1:
+        if self.data.size != 1:
             raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous")
         return bool(self.data.reshape(()))
 
@@ -458,32 +470,32 @@ class Tensor(engine.Traced):
 
     clamp = clip
 
-    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return ops.sum(self, axis, keepdims)
+    def sum(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.sum(self, *args, **kwargs)
 
-    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return ops.mean(self, axis, keepdims)
+    def mean(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.mean(self, *args, **kwargs)
 
-    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return ops.max(self, axis, keepdims)
+    def max(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.max(self, *args, **kwargs)
 
-    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return ops.min(self, axis, keepdims)
+    def min(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.min(self, *args, **kwargs)
 
-    def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-        return ops.var(self, axis, keepdims, ddof)
+    def var(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.var(self, *args, **kwargs)
 
-    def std(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-        return ops.std(self, axis, keepdims, ddof)
+    def std(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.std(self, *args, **kwargs)
 
-    def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return ops.logsumexp(self, axis, keepdims)
+    def logsumexp(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.logsumexp(self, *args, **kwargs)
 
-    def softmax(self, axis: int = -1) -> Tensor:
-        return ops.softmax(self, axis)
+    def softmax(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.softmax(self, *args, **kwargs)
 
-    def log_softmax(self, axis: int = -1) -> Tensor:
-        return ops.log_softmax(self, axis)
+    def log_softmax(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.log_softmax(self, *args, **kwargs)
 
     def reshape(self, *shape: Any) -> Tensor:
         return ops.reshape(self, *shape)

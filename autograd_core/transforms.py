@@ -290,7 +290,7 @@ def value_and_grad(
         if not isinstance(value, (Tensor, np.ndarray, int, float)):
             raise TypeError(f"grad: f must return a scalar tensor, got {type(value).__name__}")
         out = _as_tensor(value)
-        if out.size != 1:
+        if out.numel() != 1:
             raise ValueError(
                 f"grad: f must return a one-element (scalar) tensor, but its output has shape "
                 f"{out.shape}; use vjp, jacrev or jacfwd for non-scalar outputs"
@@ -389,7 +389,7 @@ def jacrev(f: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., Any]:
         blocks = []
         for out in outs:
             rows: list[list[Tensor]] = [[] for _ in trace.inputs]
-            for k in range(out.size):
+            for k in range(out.numel()):
                 seed = _one_hot(out.shape, k, out.dtype)
                 for row, g in zip(
                     rows, trace.pullback(out, seed, create, retain_graph=True), strict=True
@@ -428,7 +428,7 @@ def jacfwd(f: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., Any]:
                 return f(*call_args)
 
             per_output: list[list[Tensor]] | None = None
-            for k in range(p.size):
+            for k in range(p.numel()):
                 out_value, tangent = jvp(along, (p,), (_one_hot(p.shape, k, p.dtype),))
                 if outs is None:
                     outs, single = _outputs(out_value, "jacfwd")

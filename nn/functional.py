@@ -62,13 +62,13 @@ def prelu(x: Any, weight: Any) -> Tensor:
     """x if x > 0 else a * x with learnable slopes `weight`, one for all or one per channel
     (axis 1 of the input, as PyTorch)."""
     x, weight = _t(x), _t(weight)
-    if weight.size > 1:
-        if x.ndim < 2 or x.shape[1] != weight.size:
+    if weight.numel() > 1:
+        if x.ndim < 2 or x.shape[1] != weight.numel():
             raise ValueError(
-                f"prelu: {weight.size} slopes need an input with that many channels on axis 1, "
+                f"prelu: {weight.numel()} slopes need an input with that many channels on axis 1, "
                 f"got input of shape {x.shape}"
             )
-        weight = weight.reshape((weight.size,) + (1,) * (x.ndim - 2))
+        weight = weight.reshape((weight.numel(),) + (1,) * (x.ndim - 2))
     return ag.where(x.data > 0, x, weight * x)
 
 
@@ -564,7 +564,7 @@ def cross_entropy(
         if reduction == "none":
             return -terms.sum(axis=class_axis)
         total = -terms.sum()
-        return total if reduction == "sum" else total / (input.size / classes)
+        return total if reduction == "sum" else total / (input.numel() / classes)
     indices, _ = _class_targets("cross_entropy", logp, target, ignore_index)
     nll, kept, w, denominator = _nll(
         logp, indices, weight, ignore_index, reduction, "cross_entropy"

@@ -20,42 +20,9 @@ from hypothesis.extra import numpy as hnp
 import autograd_core as ag
 from autograd_core import testing as agt
 from autograd_core.engine import grad as engine_grad
+from tests import cases_linalg, cases_reductions, cases_shape
+from tests.case_builders import Case, Draw, along_axis, binary, reduction, separated, unary
 from tests.numeric import check_forward, check_reverse, check_second_order
-
-Case = tuple[Callable[..., ag.Tensor], list[np.ndarray]]
-Draw = Callable[[st.SearchStrategy[Any]], Any]
-
-
-def unary(fn: Callable[..., ag.Tensor], values: Any = None) -> Callable[[Draw], Case]:
-    return lambda draw: (fn, [draw(values if values is not None else agt.arrays())])
-
-
-def binary(
-    fn: Callable[..., ag.Tensor], left: Any = agt.arrays, right: Any = agt.arrays
-) -> Callable[[Draw], Case]:
-    def case(draw: Draw) -> Case:
-        shape_a, shape_b = draw(agt.broadcastable_shapes())
-        return fn, [draw(left(shape_a)), draw(right(shape_b))]
-
-    return case
-
-
-def reduction(fn: Callable[..., ag.Tensor], values: Any = agt.arrays) -> Callable[[Draw], Case]:
-    def case(draw: Draw) -> Case:
-        x = draw(values(agt.shapes()))
-        axis, keepdims = draw(agt.reduction_axes(x.ndim))
-        return (lambda t: fn(t, axis=axis, keepdims=keepdims)), [x]
-
-    return case
-
-
-def along_axis(fn: Callable[..., ag.Tensor]) -> Callable[[Draw], Case]:
-    def case(draw: Draw) -> Case:
-        x = draw(agt.arrays(agt.shapes(min_dims=1)))
-        axis = draw(st.integers(-x.ndim, x.ndim - 1))
-        return (lambda t: fn(t, axis=axis)), [x]
-
-    return case
 
 
 def where_case(draw: Draw) -> Case:
@@ -65,10 +32,6 @@ def where_case(draw: Draw) -> Case:
         draw(agt.arrays(shape_a)),
         draw(agt.arrays(shape_b)),
     ]
-
-
-def separated(fn: Callable[..., ag.Tensor]) -> Callable[[Draw], Case]:
-    return lambda draw: (fn, list(draw(agt.separated_pairs())))
 
 
 def clip_case(draw: Draw) -> Case:
@@ -278,6 +241,7 @@ CASES: dict[str, Callable[[Draw], Case]] = {
         ag.std, lambda s: agt.distinct_arrays(agt.shapes(min_dims=1, min_side=2), spacing=0.3)
     )(draw),
 }
+CASES |= cases_reductions.CASES | cases_linalg.CASES | cases_shape.CASES
 
 # Composite functions of the public API get the same three checks.
 COMPOSITES: dict[str, Callable[[Draw], Case]] = {
@@ -304,7 +268,13 @@ COMPOSITES: dict[str, Callable[[Draw], Case]] = {
     ),
 }
 
-ALL_CASES = {**CASES, **COMPOSITES}
+ALL_CASES = {
+    **CASES,
+    **COMPOSITES,
+    **cases_reductions.COMPOSITES,
+    **cases_linalg.COMPOSITES,
+    **cases_shape.COMPOSITES,
+}
 
 checks = settings(
     max_examples=25,

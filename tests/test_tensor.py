@@ -24,7 +24,7 @@ def test_construction_copies_so_the_caller_can_mutate_their_array() -> None:
 
 def test_attributes_follow_pytorch() -> None:
     t = ag.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True, name="w")
-    assert (t.shape, t.ndim, t.size, t.dtype, t.name) == ((2, 3), 2, 6, np.float64, "w")
+    assert (t.shape, t.ndim, t.numel(), t.dtype, t.name) == ((2, 3), 2, 6, np.float64, "w")
     assert t.is_leaf and t.grad is None and len(t) == 2
     assert t.T.shape == (3, 2)
     assert t.numpy() is t.data and np.asarray(t).shape == (2, 3)

@@ -124,7 +124,7 @@ MIN: Primitive = _extremum("min", lambda x, axis, keepdims: np.min(x, axis=axis,
 def _reduce_nonempty(op: str, prim: Primitive, x: Any, axis: Axis, keepdims: bool) -> Tensor:
     x = tensor(x)
     axis = check_axis(op, x, axis)
-    if x.size == 0:
+    if x.data.size == 0:
         raise ValueError(f"{op}: cannot reduce an empty tensor of shape {x.shape}")
     return prim(x, axis=axis, keepdims=keepdims)
 

@@ -44,7 +44,7 @@ def reshape(x: Any, *shape: Any) -> Tensor:
     except ValueError:
         raise ValueError(
             f"reshape: cannot reshape a tensor of shape {x.shape} "
-            f"({x.size} elements) into shape {new}"
+            f"({x.data.size} elements) into shape {new}"
         ) from None
     if target == x.shape:
         return x
