@@ -151,7 +151,7 @@ class Tensor(engine.Traced):
         """The last two axes swapped (a batch of matrices transposed), as `ndarray.mT`."""
         if self.ndim < 2:
             raise ValueError(f"mT: needs at least 2 dimensions, got shape {self.shape}")
-        return ops.transpose(self, (*range(self.ndim - 2), self.ndim - 1, self.ndim - 2))
+        return ops.swapaxes(self, -1, -2)
 
     def __getattr__(self, name: str) -> Any:
         """Ops exported with `method=True` (`x.tan()`): found here, as only a missing
@@ -500,17 +500,18 @@ class Tensor(engine.Traced):
     def reshape(self, *shape: Any) -> Tensor:
         return ops.reshape(self, *shape)
 
-    def transpose(self, *axes: Any) -> Tensor:
-        return ops.transpose(self, *axes)
+    def transpose(self, *dims: Any) -> Tensor:
+        """Swap two axes, as PyTorch (`permute` reorders all of them)."""
+        return ops.transpose(self, *dims)
 
-    def flatten(self) -> Tensor:
-        return ops.flatten(self)
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        return ops.flatten(self, start_dim, end_dim)
 
-    def squeeze(self, axis: Any = None) -> Tensor:
-        return ops.squeeze(self, axis)
+    def squeeze(self, *args: Any, **kwargs: Any) -> Tensor:
+        return ops.squeeze(self, *args, **kwargs)
 
-    def unsqueeze(self, axis: int) -> Tensor:
-        return ops.unsqueeze(self, axis)
+    def unsqueeze(self, *args: Any, **kwargs: Any) -> Tensor:
+        return ops.unsqueeze(self, *args, **kwargs)
 
     def broadcast_to(self, *shape: Any) -> Tensor:
         return ops.broadcast_to(self, *shape)

@@ -110,14 +110,27 @@ def test_reshape_and_broadcast_to_follow_numpy(
 
 
 @fuzz
-@given(shape=shapes, axes=st.lists(st.integers(-4, 4), max_size=4).map(tuple))
-def test_transpose_follows_numpy(shape: tuple[int, ...], axes: tuple[int, ...]) -> None:
+@given(shape=shapes, axes=st.lists(st.integers(-4, 4), min_size=1, max_size=4).map(tuple))
+def test_permute_follows_numpy_transpose(shape: tuple[int, ...], axes: tuple[int, ...]) -> None:
     x = ag.Tensor(np.zeros(shape), requires_grad=True)
-    result = outcome(lambda: x.transpose(*axes))
-    expected = numpy_outcome(lambda: np.transpose(x.data, axes or None))
+    result = outcome(lambda: x.permute(*axes))
+    expected = numpy_outcome(lambda: np.transpose(x.data, axes))
     assert (result is None) == (expected is None)
     if result is not None:
         assert result.shape == expected.shape
+        check_gradients([x], result)
+
+
+@fuzz
+@given(shape=shapes, a=st.integers(-4, 4), b=st.integers(-4, 4))
+def test_transpose_follows_numpy_swapaxes(shape: tuple[int, ...], a: int, b: int) -> None:
+    x = ag.Tensor(np.zeros(shape), requires_grad=True)
+    result = outcome(lambda: x.transpose(a, b))
+    expected = numpy_outcome(lambda: np.swapaxes(x.data, a, b))
+    assert (result is None) == (expected is None)
+    if result is not None:
+        assert result.shape == expected.shape
+        check_gradients([x], result)
 
 
 @fuzz

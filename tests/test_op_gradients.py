@@ -50,7 +50,7 @@ def reshape_case(draw: Draw) -> Case:
 def transpose_case(draw: Draw) -> Case:
     x = draw(agt.arrays(agt.shapes(min_dims=2)))
     axes = tuple(draw(st.permutations(range(x.ndim))))
-    return (lambda t: ag.transpose(t, axes)), [x]
+    return (lambda t: ag.permute(t, axes)), [x]
 
 
 def broadcast_case(draw: Draw) -> Case:

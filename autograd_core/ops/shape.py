@@ -6,6 +6,7 @@ reverse rule moves the cotangent back: reshape it back, permute it back, scatter
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,6 +14,7 @@ import numpy as np
 
 from autograd_core.engine import BROADCAST_TO, CAST, SUM_TO, Primitive, each_input, register
 from autograd_core.ops.common import Axis, check_axis, export, single_axis, tensor
+from autograd_core.ops.elementwise import where
 from autograd_core.tensor import Tensor
 
 RESHAPE: Primitive = register(
@@ -51,33 +53,72 @@ def reshape(x: Any, *shape: Any) -> Tensor:
     return RESHAPE(x, shape=target)
 
 
-@export
-def flatten(x: Any) -> Tensor:
-    """A 1-D view of all elements."""
-    return reshape(x, -1)
+@export(method=True)
+def view(x: Any, *shape: Any) -> Tensor:
+    """PyTorch's name for `reshape` (every reshape here shares memory where numpy can)."""
+    return reshape(x, *shape)
 
 
 @export
-def squeeze(x: Any, axis: Axis = None) -> Tensor:
-    """Drop size-1 axes (all of them, or those in `axis`)."""
+def flatten(x: Any, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge axes `start_dim` to `end_dim` into one (all of them by default), as PyTorch."""
     x = tensor(x)
-    axis = check_axis("squeeze", x, axis)
-    axes = range(x.ndim) if axis is None else (axis,) if isinstance(axis, int) else axis
-    for a in axes:
-        if axis is not None and x.shape[a] != 1:
-            raise ValueError(f"squeeze: axis {a} of shape {x.shape} has size {x.shape[a]}, not 1")
+    if x.ndim == 0:
+        return reshape(x, 1)
+    start, end = (single_axis("flatten", x, d) for d in (start_dim, end_dim))
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    return reshape(x, (*x.shape[:start], -1, *x.shape[end + 1 :]))
+
+
+def pick(op: str, numpy_name: str, numpy_value: Any, torch_value: Any, default: Any = None) -> Any:
+    """One argument spelled two ways (numpy's `axis`, PyTorch's `dim`): whichever was given."""
+    if numpy_value is not None and torch_value is not None:
+        raise TypeError(f"{op}: give {numpy_name} or its PyTorch spelling, not both")
+    if numpy_value is not None:
+        return numpy_value
+    return default if torch_value is None else torch_value
+
+
+@export
+def squeeze(x: Any, axis: Axis = None, *, dim: Axis = None) -> Tensor:
+    """Drop size-1 axes: all of them, or those in `axis` (which must have size 1, as numpy).
+    With PyTorch's `dim=`, an axis whose size is not 1 is left alone, as PyTorch does."""
+    x = tensor(x)
+    chosen = check_axis("squeeze", x, pick("squeeze", "axis", axis, dim))
+    axes = range(x.ndim) if chosen is None else (chosen,) if isinstance(chosen, int) else chosen
+    if axis is not None:
+        for a in axes:
+            if x.shape[a] != 1:
+                raise ValueError(
+                    f"squeeze: axis {a} of shape {x.shape} has size {x.shape[a]}, not 1"
+                )
     drop = {a for a in axes if x.shape[a] == 1}
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in drop))
 
 
 @export
-def unsqueeze(x: Any, axis: int) -> Tensor:
+def unsqueeze(x: Any, axis: int | None = None, *, dim: int | None = None) -> Tensor:
     """Insert a size-1 axis at `axis` (negative counts from the new end)."""
     x = tensor(x)
-    if not -x.ndim - 1 <= axis <= x.ndim:
+    axis = pick("unsqueeze", "axis", axis, dim)
+    if not isinstance(axis, (int, np.integer)) or not -x.ndim - 1 <= axis <= x.ndim:
         raise ValueError(f"unsqueeze: axis {axis} is out of range for a tensor of shape {x.shape}")
     position = axis % (x.ndim + 1)
     return reshape(x, (*x.shape[:position], 1, *x.shape[position:]))
+
+
+@export
+def expand_dims(x: Any, axis: int | Sequence[int]) -> Tensor:
+    """Insert size-1 axes at the positions `axis` of the result (numpy's `expand_dims`)."""
+    x = tensor(x)
+    axes = [axis] if isinstance(axis, (int, np.integer)) else list(axis)
+    ndim = x.ndim + len(axes)
+    if any(not -ndim <= a < ndim for a in axes) or len({a % ndim for a in axes}) != len(axes):
+        raise ValueError(f"expand_dims: axes {axis!r} do not fit a result of {ndim} dimensions")
+    new = {a % ndim for a in axes}
+    sizes = iter(x.shape)
+    return reshape(x, tuple(1 if i in new else next(sizes) for i in range(ndim)))
 
 
 TRANSPOSE: Primitive = register(
@@ -92,21 +133,69 @@ TRANSPOSE: Primitive = register(
 )
 
 
-@export
-def transpose(x: Any, *axes: Any) -> Tensor:
-    """Permute axes (reverse them when none are given), as numpy."""
-    x = tensor(x)
-    perm = _shape_arg(axes) if axes else tuple(reversed(range(x.ndim)))
-    in_range = all(-x.ndim <= a < x.ndim for a in perm)
-    if not in_range or sorted(a % x.ndim for a in perm) != list(range(x.ndim)):
+def _permutation(op: str, x: Tensor, dims: tuple[int, ...]) -> tuple[int, ...]:
+    """`dims` as a permutation of x's axes (negative axes count from the end)."""
+    in_range = all(-x.ndim <= d < x.ndim for d in dims)
+    if not in_range or sorted(d % x.ndim for d in dims) != list(range(x.ndim)):
         raise ValueError(
-            f"transpose: axes {perm} are not a permutation of the "
-            f"{x.ndim} axes of a tensor of shape {x.shape}"
+            f"{op}: dims {dims} are not a permutation of the {x.ndim} axes of a tensor of "
+            f"shape {x.shape}"
         )
-    perm = tuple(a % x.ndim for a in perm)
-    if perm == tuple(range(x.ndim)):
-        return x
-    return TRANSPOSE(x, axes=perm)
+    return tuple(d % x.ndim for d in dims)
+
+
+@export(method=True)
+def permute(x: Any, *dims: Any) -> Tensor:
+    """Reorder all axes: `x.permute(2, 0, 1)` puts axis 2 first (PyTorch's `permute`)."""
+    x = tensor(x)
+    perm = _permutation("permute", x, _shape_arg(dims))
+    return x if perm == tuple(range(x.ndim)) else TRANSPOSE(x, axes=perm)
+
+
+@export
+def transpose(x: Any, *dims: Any) -> Tensor:
+    """Swap axes `dim0` and `dim1`, as PyTorch's `transpose(dim0, dim1)`; with no axes, reverse
+    them all (`x.T`). Reorder all axes with `permute`."""
+    x = tensor(x)
+    if not dims:
+        return permute(x, *reversed(range(x.ndim)))
+    if len(dims) != 2 or not all(isinstance(d, (int, np.integer)) for d in dims):
+        wanted = dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+        raise TypeError(
+            f"transpose(dim0, dim1) swaps two axes, as in PyTorch; got {dims!r}. To reorder "
+            f"all axes use permute: x.permute{tuple(wanted)!r}"
+        )
+    return swapaxes(x, *dims)
+
+
+@export(method=True)
+def swapaxes(x: Any, axis0: int, axis1: int) -> Tensor:
+    """Swap two axes (numpy's `swapaxes`, PyTorch's `transpose(dim0, dim1)`)."""
+    x = tensor(x)
+    perm = list(range(x.ndim))
+    a, b = (single_axis("swapaxes", x, axis) for axis in (axis0, axis1))
+    perm[a], perm[b] = perm[b], perm[a]
+    return permute(x, *perm)
+
+
+@export(method=True)
+def moveaxis(x: Any, source: int | Sequence[int], destination: int | Sequence[int]) -> Tensor:
+    """Move axes `source` to positions `destination`, the others keeping their order (numpy's
+    `moveaxis`, PyTorch's `movedim`)."""
+    x = tensor(x)
+    sources = [source] if isinstance(source, (int, np.integer)) else list(source)
+    targets = [destination] if isinstance(destination, (int, np.integer)) else list(destination)
+    if len(sources) != len(targets):
+        raise ValueError(
+            f"moveaxis: source {source!r} and destination {destination!r} differ in length"
+        )
+    sources = [single_axis("moveaxis", x, a) for a in sources]
+    targets = [single_axis("moveaxis", x, a) for a in targets]
+    if len(set(sources)) != len(sources) or len(set(targets)) != len(targets):
+        raise ValueError(f"moveaxis: repeated axis in {source!r} or {destination!r}")
+    rest = iter(a for a in range(x.ndim) if a not in sources)
+    placed = dict(zip(targets, sources, strict=True))
+    return permute(x, *(placed[i] if i in placed else next(rest) for i in range(x.ndim)))
 
 
 # broadcast_to, sum_to and cast are the engine's own primitives (it un-broadcasts every
@@ -317,15 +406,15 @@ CONCAT: Primitive = register(
 
 
 @export
-def concat(tensors: Sequence[Any], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis."""
+def concat(tensors: Sequence[Any], axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """Join tensors along an existing axis (0 by default)."""
     items = [tensor(t) for t in tensors]
     if not items:
         raise ValueError("concat: needs at least one tensor")
     first = items[0]
     if first.ndim == 0:
         raise ValueError("concat: zero-dimensional tensors cannot be concatenated; use stack")
-    axis = single_axis("concat", first, axis)
+    axis = single_axis("concat", first, pick("concat", "axis", axis, dim, default=0))
     outside = first.shape[:axis] + first.shape[axis + 1 :]
     for t in items[1:]:
         if t.ndim != first.ndim or t.shape[:axis] + t.shape[axis + 1 :] != outside:
@@ -339,8 +428,15 @@ def concat(tensors: Sequence[Any], axis: int = 0) -> Tensor:
 
 
 @export
-def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
-    """Join same-shaped tensors along a new axis."""
+def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
+    """PyTorch's name for `concat`."""
+    return concat(tensors, dim=dim)
+
+
+@export
+def stack(tensors: Sequence[Any], axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """Join same-shaped tensors along a new axis (0 by default)."""
+    axis = pick("stack", "axis", axis, dim, default=0)
     items = [tensor(t) for t in tensors]
     if not items:
         raise ValueError("stack: needs at least one tensor")
@@ -351,3 +447,196 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
             f"stack: axis {axis} is out of range for tensors of shape {items[0].shape}"
         )
     return concat([unsqueeze(t, axis) for t in items], axis=axis % (items[0].ndim + 1))
+
+
+def _at_least(x: Tensor, ndim: int, place: int) -> Tensor:
+    """x with size-1 axes inserted at `place` (0: in front, -1: at the end) up to `ndim`."""
+    while x.ndim < ndim:
+        x = unsqueeze(x, place)
+    return x
+
+
+@export
+def vstack(tensors: Sequence[Any]) -> Tensor:
+    """1-D tensors become rows, then all join along axis 0 (numpy's `vstack`)."""
+    return concat([_at_least(tensor(t), 2, 0) for t in tensors], axis=0)
+
+
+@export
+def hstack(tensors: Sequence[Any]) -> Tensor:
+    """Join along axis 1, or along axis 0 when all are 1-D (numpy's `hstack`)."""
+    items = [_at_least(tensor(t), 1, 0) for t in tensors]
+    return concat(items, axis=0 if all(t.ndim == 1 for t in items) else 1)
+
+
+@export
+def dstack(tensors: Sequence[Any]) -> Tensor:
+    """Join along axis 2, after (n,) -> (1, n, 1) and (m, n) -> (m, n, 1) (numpy's `dstack`)."""
+    return concat([_at_least(_at_least(tensor(t), 2, 0), 3, -1) for t in tensors], axis=2)
+
+
+@export
+def column_stack(tensors: Sequence[Any]) -> Tensor:
+    """1-D tensors as the columns of a matrix, 2-D ones as they are (numpy's `column_stack`)."""
+    return concat([_at_least(tensor(t), 2, -1) for t in tensors], axis=1)
+
+
+# --------------------------------------------------------------------------------------------
+# Splitting, flipping, rolling, repeating, filling.
+# --------------------------------------------------------------------------------------------
+
+
+@export(method=True)
+def split(x: Any, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+    """Pieces along `dim`, as PyTorch: an int is each piece's size (the last may be smaller),
+    a list gives every size (numpy's `split` takes cut points instead). Each piece is a slice
+    of x, sharing its memory."""
+    x = tensor(x)
+    axis = single_axis("split", x, dim)
+    n = x.shape[axis]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        size = int(split_size_or_sections)
+        if size <= 0 and not (size == 0 and n == 0):
+            raise ValueError(f"split: split_size must be positive, got {size}")
+        sizes = [size] * (n // size) + ([n % size] if n % size else []) if n else [0]
+    else:
+        sizes = [int(k) for k in split_size_or_sections]
+        if any(k < 0 for k in sizes) or builtins.sum(sizes) != n:
+            raise ValueError(
+                f"split: sizes {sizes} must be non-negative and add up to {n}, the length of "
+                f"axis {dim} of shape {x.shape}"
+            )
+    ends = np.cumsum(sizes).tolist()
+    head = (slice(None),) * axis
+    return tuple(
+        GETITEM(x, index=(*head, slice(end - k, end))) for k, end in zip(sizes, ends, strict=True)
+    )
+
+
+@export(method=True)
+def chunk(x: Any, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    """At most `chunks` equal pieces along `dim` (the last may be smaller), as PyTorch."""
+    if not isinstance(chunks, (int, np.integer)) or chunks <= 0:
+        raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
+    x = tensor(x)
+    n = x.shape[single_axis("chunk", x, dim)]
+    return split(x, builtins.max(-(-n // int(chunks)), 1), dim)
+
+
+FLIP: Primitive = register(
+    Primitive(
+        "flip",
+        lambda x, axes: np.flip(x, axes).copy(),
+        (lambda g, out, x, axes: FLIP(g, axes=axes),),
+        linear=True,
+        doc="reverse the order along axes (a copy, as PyTorch); the cotangent is flipped back",
+    )
+)
+
+
+@export(method=True)
+def flip(x: Any, dims: int | Sequence[int] | None = None) -> Tensor:
+    """Reverse the order of elements along `dims` (all axes when None, as numpy)."""
+    x = tensor(x)
+    if dims is None:
+        axes: Axis = tuple(range(x.ndim))
+    else:
+        axes = check_axis("flip", x, tuple(dims) if isinstance(dims, (tuple, list)) else (dims,))
+    return FLIP(x, axes=axes) if axes else clone(x)
+
+
+def _roll_forward(x: np.ndarray, shifts: tuple[int, ...], axes: tuple[int, ...] | None) -> Any:
+    return np.roll(x, shifts if axes is not None else shifts[0], axes)
+
+
+ROLL: Primitive = register(
+    Primitive(
+        "roll",
+        _roll_forward,
+        (lambda g, out, x, shifts, axes: ROLL(g, shifts=tuple(-k for k in shifts), axes=axes),),
+        linear=True,
+        doc="shift elements cyclically along axes; the cotangent is rolled back",
+    )
+)
+
+
+@export(method=True)
+def roll(x: Any, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None) -> Tensor:
+    """Shift elements cyclically by `shifts` along `dims`; with no dims, along the flattened
+    tensor, keeping its shape (numpy and PyTorch)."""
+    x = tensor(x)
+    steps = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
+    if not all(isinstance(k, (int, np.integer)) for k in steps):
+        raise TypeError(f"roll: shifts must be ints, got {shifts!r}")
+    if dims is None:
+        if len(steps) != 1:
+            raise ValueError(f"roll: without dims, shifts must be one int, got {shifts!r}")
+        return ROLL(x, shifts=(int(steps[0]),), axes=None)
+    axes = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    if len(axes) != len(steps):
+        raise ValueError(f"roll: shifts {shifts!r} and dims {dims!r} differ in length")
+    axes = tuple(single_axis("roll", x, a) for a in axes)
+    return ROLL(x, shifts=tuple(int(k) for k in steps), axes=axes)
+
+
+@export
+def tile(x: Any, reps: int | Sequence[int]) -> Tensor:
+    """Repeat the whole tensor `reps[i]` times along axis i (numpy's and PyTorch's `tile`; a
+    short `reps` or shape is padded with 1s in front). A broadcast between two reshapes, so
+    its gradient sums the copies."""
+    x = tensor(x)
+    counts = (reps,) if isinstance(reps, (int, np.integer)) else tuple(reps)
+    if not all(isinstance(k, (int, np.integer)) and k >= 0 for k in counts):
+        raise ValueError(f"tile: repetitions must be non-negative ints, got {reps!r}")
+    ndim = builtins.max(len(counts), x.ndim)
+    counts = (1,) * (ndim - len(counts)) + tuple(int(k) for k in counts)
+    sizes = (1,) * (ndim - x.ndim) + x.shape
+    spread = reshape(x, [n for size in sizes for n in (1, size)])
+    copies = broadcast_to(spread, [n for pair in zip(counts, sizes, strict=True) for n in pair])
+    return reshape(copies, [k * size for k, size in zip(counts, sizes, strict=True)])
+
+
+@export(method=True)
+def repeat(x: Any, *sizes: Any) -> Tensor:
+    """PyTorch's `Tensor.repeat`: tile the whole tensor `sizes[i]` times along axis i
+    (numpy's element-wise `repeat` is PyTorch's `repeat_interleave`)."""
+    x = tensor(x)
+    counts = _shape_arg(sizes)
+    if len(counts) < x.ndim:
+        raise ValueError(
+            f"repeat: {len(counts)} repetition counts for a tensor of {x.ndim} dimensions "
+            f"(shape {x.shape}); give at least one per dimension"
+        )
+    return tile(x, counts)
+
+
+@export(method=True)
+def expand(x: Any, *sizes: Any) -> Tensor:
+    """Broadcast to `sizes`, where -1 keeps an axis's size (PyTorch's `expand`)."""
+    x = tensor(x)
+    target = _shape_arg(sizes)
+    lead = len(target) - x.ndim
+    if lead < 0:
+        raise ValueError(f"expand: {target} has fewer dimensions than shape {x.shape}")
+    if -1 in target[:lead]:
+        raise ValueError(f"expand: -1 cannot size a new leading dimension, got {target}")
+    return broadcast_to(x, tuple(x.shape[i - lead] if n == -1 else n for i, n in enumerate(target)))
+
+
+@export(method=True)
+def masked_fill(x: Any, mask: Any, value: Any) -> Tensor:
+    """x with `value` where the boolean `mask` is true (PyTorch's `masked_fill`); the gradient
+    reaches x where the mask is false, and `value` (if a tensor) where it is true."""
+    x = tensor(x)
+    mask = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    if mask.dtype != bool:
+        raise TypeError(f"masked_fill: the mask must be boolean, got dtype {mask.dtype}")
+    if isinstance(value, Tensor) and value.ndim:
+        raise ValueError(f"masked_fill: value must be a number or 0-d, got shape {value.shape}")
+    try:
+        np.broadcast_shapes(mask.shape, x.shape)
+    except ValueError:
+        raise ValueError(
+            f"masked_fill: mask of shape {mask.shape} does not broadcast with x of shape {x.shape}"
+        ) from None
+    return where(mask, value, x)
