@@ -284,6 +284,9 @@ class Primitive:
             result = self.forward(*arrays, **params)
         except (ValueError, TypeError, IndexError) as error:
             raise _failure(self, arrays, error) from None
+        except RuntimeWarning:  # `-W error` made numpy's inf/nan notice an error: as PyTorch,
+            with np.errstate(all="ignore"):  # return the IEEE result (a try costs nothing)
+                result = self.forward(*arrays, **params)
         residual = None
         if self.fused_vjp is not None:
             result, residual = result
