@@ -290,7 +290,7 @@ def exp2(x: Any) -> Tensor:
 
 
 SQUARE: Primitive = elementwise(
-    "square", np.square, lambda g, out, x: g * (x * 2.0), doc="d/dx x^2 = 2x"
+    "square", quiet(np.square), lambda g, out, x: g * (x * 2.0), doc="d/dx x^2 = 2x"
 )
 
 
@@ -317,7 +317,7 @@ def reciprocal(x: Any) -> Tensor:
 
 LOGADDEXP: Primitive = elementwise(
     "logaddexp",
-    np.logaddexp,
+    quiet(np.logaddexp),
     (lambda g, out, a, b: g * EXP(a - out), lambda g, out, a, b: g * EXP(b - out)),
     save_output=True,
     doc="log(e^a + e^b), stable; d/da = e^(a - out), d/db = e^(b - out)",
@@ -335,7 +335,7 @@ def logaddexp(a: Any, b: Any) -> Tensor:
 # --------------------------------------------------------------------------------------------
 
 SIN: Primitive = elementwise(
-    "sin", np.sin, lambda g, out, x: g * COS(x), doc="d/dx sin(x) = cos(x)"
+    "sin", quiet(np.sin), lambda g, out, x: g * COS(x), doc="d/dx sin(x) = cos(x)"
 )
 
 
@@ -346,7 +346,7 @@ def sin(x: Any) -> Tensor:
 
 
 COS: Primitive = elementwise(
-    "cos", np.cos, lambda g, out, x: -(g * SIN(x)), doc="d/dx cos(x) = -sin(x)"
+    "cos", quiet(np.cos), lambda g, out, x: -(g * SIN(x)), doc="d/dx cos(x) = -sin(x)"
 )
 
 
