@@ -13,6 +13,7 @@ too, so adding an op is one block in one family module.
 from typing import TYPE_CHECKING
 
 from autograd_core.ops import (  # noqa: F401 - importing a family registers its ops
+    creation,
     elementwise,
     linalg,
     neural,
@@ -26,6 +27,7 @@ globals().update(EXPORTS)
 __all__ = sorted(EXPORTS)
 
 if TYPE_CHECKING:  # the exports are made at import time: give type checkers their names
+    from autograd_core.ops.creation import *  # noqa: F403
     from autograd_core.ops.elementwise import *  # noqa: F403
     from autograd_core.ops.linalg import *  # noqa: F403
     from autograd_core.ops.neural import *  # noqa: F403
