@@ -147,7 +147,8 @@ def hardsigmoid(x: Any) -> Tensor:
     """
     x = _t(x)
     inside = (x.data > -3.0) & (x.data < 3.0)
-    correction = _const((x.data + 3.0) / 6.0 - x.data * _TORCH_ONE_SIXTH, x)
+    near = np.clip(x.data, -3.0, 3.0)  # the correction is used inside only: no inf - inf
+    correction = _const((near + 3.0) / 6.0 - near * _TORCH_ONE_SIXTH, x)
     return ag.where(inside, x * _TORCH_ONE_SIXTH + correction, _const(x.data >= 3.0, x))
 
 
@@ -183,7 +184,7 @@ def maxout(x: Any, weight: Any, bias: Any = None) -> Tensor:
         )
     lead = x.shape[:-1]
     flat = x.reshape(-1, x.shape[-1])
-    pieces = ag.matmul(flat, weight.transpose(0, 2, 1))  # (k, n, out)
+    pieces = ag.matmul(flat, weight.mT)  # (k, n, out)
     if bias is not None:
         pieces = pieces + _t(bias).unsqueeze(1)
     return pieces.max(axis=0).reshape(*lead, weight.shape[1])
@@ -251,10 +252,11 @@ def batch_norm(
         mean = x.mean(axis=axes, keepdims=True)
         var = x.var(axis=axes, keepdims=True)
         if running_mean is not None and running_var is not None:
-            running_mean *= 1.0 - momentum
-            running_mean += momentum * mean.data.reshape(-1)
-            running_var *= 1.0 - momentum
-            running_var += momentum * var.data.reshape(-1) * (n / (n - 1))
+            with np.errstate(invalid="ignore", over="ignore"):  # inf/nan stats stay IEEE
+                running_mean *= 1.0 - momentum
+                running_mean += momentum * mean.data.reshape(-1)
+                running_var *= 1.0 - momentum
+                running_var += momentum * var.data.reshape(-1) * (n / (n - 1))
         x_hat = (x - mean) / ag.sqrt(var + eps)
     else:
         if running_mean is None or running_var is None:
@@ -376,11 +378,9 @@ def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 
     return _reduce(loss, reduction)
 
 
-def _class_targets(
-    name: str, logp: Tensor, target: Any, ignore_index: int
-) -> tuple[np.ndarray, bool]:
-    """Integer class indices of shape input.shape without axis 1, checked against C, and
-    whether every one of them is a real class (none equals `ignore_index`)."""
+def _class_targets(name: str, logp: Tensor, target: Any, ignore_index: int) -> np.ndarray:
+    """Integer class indices of shape input.shape without axis 1, checked against C (any
+    integer dtype, widened to int64 before the check); `ignore_index` may appear too."""
     if isinstance(target, Tensor):
         raise TargetTypeError(
             f"{name}: class-index targets must be integers, got a float Tensor of shape "
@@ -403,14 +403,14 @@ def _class_targets(
     classes = logp.shape[1] if logp.ndim >= 2 else logp.shape[0]
     target = target if target.dtype == np.int64 else target.astype(np.int64)
     if target.size == 0 or (target.min() >= 0 and target.max() < classes):  # the common case
-        return target, _none_ignored(target, classes, ignore_index)
+        return target
     bad = (target != ignore_index) & ((target < 0) | (target >= classes))
     if bad.any():
         raise TargetError(
             f"{name}: target values {sorted(set(target[bad].tolist()))[:10]} are out of range "
             f"for {classes} classes (valid: 0..{classes - 1}, or ignore_index={ignore_index})"
         )
-    return target, False
+    return target
 
 
 def _classes_last(x: Tensor) -> Tensor:
@@ -418,7 +418,7 @@ def _classes_last(x: Tensor) -> Tensor:
     if x.ndim == 1:
         return x.reshape(1, -1)
     if x.ndim > 2:
-        x = x.transpose(0, *range(2, x.ndim), 1)
+        x = x.permute(0, *range(2, x.ndim), 1)
     return x.reshape(-1, x.shape[-1])
 
 
@@ -445,7 +445,7 @@ def nll_loss(
     """
     _check_reduction("nll_loss", reduction)
     logp = _t(input)
-    target, _ = _class_targets("nll_loss", logp, target, ignore_index)
+    target = _class_targets("nll_loss", logp, target, ignore_index)
     return _nll(logp, target, weight, ignore_index, reduction, "nll_loss")[0]
 
 
@@ -460,7 +460,7 @@ def _nll(
     w = _weight_array(name, weight, classes, logp)
     w_i = (w[safe] if w is not None else np.ones(y.shape, dtype=logp.dtype)) * kept
     w_i = _const(w_i, logp)
-    picked = flat[np.arange(y.size), safe]
+    picked = ag.where(kept, flat[np.arange(y.size), safe], 0.0)  # ignored: 0, no gradient
     losses = -(picked * w_i)
     denominator = float(w_i.sum())
     if reduction == "none":
@@ -468,8 +468,15 @@ def _nll(
     elif reduction == "sum":
         out = losses.sum()
     else:
-        out = losses.sum() / denominator if denominator != 0.0 else losses.sum() * math.nan
+        out = losses.sum() / denominator if kept.any() else _nan_with_zero_grad(losses.sum())
     return out, kept, w, denominator
+
+
+def _nan_with_zero_grad(x: Tensor) -> Tensor:
+    """nan, with `x` behind it and a zero gradient: PyTorch's mean over no targets at all
+    (every one ignored), whose loss is nan but whose gradients are 0, so one such batch
+    cannot turn the weights into nan."""
+    return ag.where(np.zeros((), dtype=bool), x, math.nan)
 
 
 def _check_distributions(target: Any, class_axis: int) -> None:
@@ -489,11 +496,9 @@ def _check_distributions(target: Any, class_axis: int) -> None:
         )
 
 
-def _is_plain_batch(
-    input: Any, target: Any, weight: Any, smoothing: float, reduction: str, ignore_index: int
-) -> bool:
+def _is_plain_batch(input: Any, target: Any, weight: Any, smoothing: float, reduction: str) -> bool:
     """The training step's case: logits (N, C), int64 class indices (N,), no weights or
-    smoothing, and `ignore_index` outside [0, C) (so no valid label can be ignored)."""
+    smoothing (the fused op then checks the labels and honours `ignore_index` itself)."""
     if not (
         isinstance(input, Tensor)
         and type(target) is np.ndarray
@@ -504,12 +509,7 @@ def _is_plain_batch(
     ):
         return False
     shape = input.data.shape
-    return len(shape) == 2 and target.shape == shape[:1] and not 0 <= ignore_index < shape[1]
-
-
-def _none_ignored(target: np.ndarray, classes: int, ignore_index: int) -> bool:
-    """Whether no in-range target equals `ignore_index` (only an index in [0, C) can)."""
-    return not (0 <= ignore_index < classes and bool((target == ignore_index).any()))
+    return len(shape) == 2 and target.shape == shape[:1]
 
 
 def cross_entropy(
@@ -530,11 +530,11 @@ def cross_entropy(
     Semantics follow PyTorch exactly; `check_probabilities=True` also verifies that
     probability targets are non-negative and sum to 1 per sample (ValueError otherwise).
     """
-    if _is_plain_batch(input, target, weight, label_smoothing, reduction, ignore_index):
+    if _is_plain_batch(input, target, weight, label_smoothing, reduction):
         try:  # one fused, stable op, which checks the labels itself
-            return ag.softmax_cross_entropy(input, target, reduction)
+            return ag.softmax_cross_entropy(input, target, reduction, ignore_index)
         except ValueError:
-            pass  # a label out of range or ignored: the general path handles it and explains
+            pass  # a label out of range: the general path explains it
     _check_reduction("cross_entropy", reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
@@ -547,9 +547,8 @@ def cross_entropy(
         np.shape(target.data if isinstance(target, Tensor) else target)
     ) == input.shape
     if not probabilities and weight is None and label_smoothing == 0.0 and input.ndim <= 2:
-        indices, all_classes = _class_targets("cross_entropy", input, target, ignore_index)
-        if all_classes:  # the common case: one fused, stable op (labels checked above)
-            return ag.softmax_cross_entropy(input, indices, reduction)
+        indices = _class_targets("cross_entropy", input, target, ignore_index)
+        return ag.softmax_cross_entropy(input, indices, reduction, ignore_index)  # fused
     logp = ag.log_softmax(input, axis=class_axis)
     if probabilities and check_probabilities:
         _check_distributions(target.data if isinstance(target, Tensor) else target, class_axis)
@@ -565,7 +564,7 @@ def cross_entropy(
             return -terms.sum(axis=class_axis)
         total = -terms.sum()
         return total if reduction == "sum" else total / (input.numel() / classes)
-    indices, _ = _class_targets("cross_entropy", logp, target, ignore_index)
+    indices = _class_targets("cross_entropy", logp, target, ignore_index)
     nll, kept, w, denominator = _nll(
         logp, indices, weight, ignore_index, reduction, "cross_entropy"
     )
@@ -573,40 +572,31 @@ def cross_entropy(
         return nll
     flat = _classes_last(logp)
     smooth = -(flat * w).sum(axis=1) if w is not None else -flat.sum(axis=1)
-    smooth = smooth * _const(kept, input)
+    smooth = ag.where(kept, smooth, 0.0)  # ignored rows: 0, no gradient
     if reduction == "none":
         smooth_reduced = smooth.reshape(indices.shape)
     elif reduction == "sum":
         smooth_reduced = smooth.sum()
+    elif kept.any():
+        smooth_reduced = smooth.sum() / (denominator if w is not None else float(kept.sum()))
     else:
-        count = denominator if w is not None else float(kept.sum())
-        smooth_reduced = smooth.sum() / count if count != 0.0 else smooth.sum() * math.nan
+        smooth_reduced = _nan_with_zero_grad(smooth.sum())
     return nll * (1.0 - label_smoothing) + smooth_reduced * (label_smoothing / classes)
 
 
 def binary_cross_entropy(
     input: Any, target: Any, weight: Any = None, reduction: str = "mean"
 ) -> Tensor:
-    """-w (y log p + (1 - y) log(1 - p)) for probabilities p in [0, 1]; each log is clamped
-    at -100 as PyTorch, so p = 0 or 1 gives a finite loss. Prefer the logits version."""
+    """-w (y log p + (1 - y) log(1 - p)) for probabilities p and targets y in [0, 1] (an
+    error otherwise); exactly PyTorch's: each log clamped at -100, so p = 0 or 1 gives a
+    finite loss, and d/dp = w (p - y) / max(p (1 - p), 1e-12), large (never 0) where p is
+    confidently wrong. Prefer the logits version."""
     _check_reduction("binary_cross_entropy", reduction)
     p, y = _pair("binary_cross_entropy", input, target)
-    if np.any((p.data < 0) | (p.data > 1)) or np.any(np.isnan(p.data)):
-        raise ValueError(
-            "binary_cross_entropy: all elements of input must be probabilities in [0, 1] "
-            "(apply sigmoid first, or use binary_cross_entropy_with_logits)"
-        )
-    log_p = _clamped_log(p, p.data > 0)
-    log_q = _clamped_log(1.0 - p, p.data < 1)
-    loss = -(y * log_p + (1.0 - y) * log_q)
+    loss = ag.binary_cross_entropy(p, y)
     if weight is not None:
         loss = loss * (weight if isinstance(weight, Tensor) else _const(np.asarray(weight), p))
     return _reduce(loss, reduction)
-
-
-def _clamped_log(x: Tensor, positive: np.ndarray) -> Tensor:
-    """max(log x, -100), with log only ever seeing positive values (no inf * 0 in backward)."""
-    return ag.where(positive, ag.clip(ag.log(ag.where(positive, x, 1.0)), lo=-100.0), -100.0)
 
 
 def binary_cross_entropy_with_logits(

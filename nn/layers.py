@@ -3,6 +3,12 @@
 Layers that draw random numbers (initialization, dropout) take `generator=`: a
 `np.random.Generator` or an int seed; without one they use nn's default generator, which
 `nn.manual_seed(seed)` resets. Either way makes a model reproducible.
+
+Dtypes, as in PyTorch: a layer with parameters computes in its parameters' dtype (float64
+unless built with `dtype=` or converted with `model.to(...)`). A floating input of another
+dtype (a Tensor or a numpy float array) raises a TypeError naming the layer and both dtypes,
+instead of silently computing in float64; inputs without a floating dtype of their own
+(integer or bool arrays, Python numbers and lists) are converted to the parameters' dtype.
 """
 
 from __future__ import annotations
@@ -30,6 +36,45 @@ def _dtype(dtype: Any) -> np.dtype[Any]:
     return dtype
 
 
+def _size(layer: str, name: str, value: Any) -> int:
+    """A size argument (features, channels, pieces) checked to be a positive int, so a
+    wrong one is reported by the layer that got it, not by numpy deep inside."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(
+            f"{layer}: {name} must be a positive int, got {value!r} ({type(value).__name__})"
+        )
+    if value < 1:
+        raise ValueError(f"{layer}: {name} must be a positive int, got {value}")
+    return int(value)
+
+
+def _label(layer: Module) -> str:
+    return f"{type(layer).__name__}({layer.extra_repr()})"
+
+
+def _input(layer: Module, x: Any, param: Any) -> Tensor:
+    """`x` as a tensor in the dtype of the layer's parameter `param` (None: as it is).
+
+    A floating input of another dtype is a TypeError, as in PyTorch (a float32 model would
+    otherwise compute in float64 without a word); inputs without a floating dtype of their
+    own (integer or bool arrays, Python numbers and lists) are converted."""
+    dtype = None if param is None else param.dtype
+    if isinstance(x, Tensor):
+        if dtype is None or x.dtype == dtype:  # the common case: one comparison
+            return x
+        given = x.dtype
+    elif isinstance(x, (np.ndarray, np.generic)) and x.dtype.kind == "f" and dtype is not None:
+        if x.dtype == dtype:
+            return Tensor(x)
+        given = x.dtype
+    else:
+        return Tensor(x, dtype=dtype)
+    raise TypeError(
+        f"{_label(layer)}: input dtype {given} does not match the parameters' dtype {dtype}; "
+        f"convert the input (x.astype(np.{dtype})) or the model (model.to(np.{given}))"
+    )
+
+
 class Linear(Module):
     """y = x W^T + b with W of shape (out_features, in_features), as PyTorch.
 
@@ -47,16 +92,12 @@ class Linear(Module):
         generator: Generator = None,
     ) -> None:
         super().__init__()
-        if in_features < 0 or out_features < 0:
-            raise ValueError(
-                f"Linear: feature counts must be non-negative, got {in_features}, {out_features}"
-            )
-        self.in_features = int(in_features)
-        self.out_features = int(out_features)
+        self.in_features = _size("Linear", "in_features", in_features)
+        self.out_features = _size("Linear", "out_features", out_features)
         dtype = _dtype(dtype)
-        self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
+        self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dtype))
         if bias:
-            self.bias = Parameter(np.empty(out_features, dtype=dtype))
+            self.bias = Parameter(np.empty(self.out_features, dtype=dtype))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters(generator)
@@ -65,11 +106,11 @@ class Linear(Module):
         rng = init.as_generator(generator)
         init.kaiming_uniform_(self.weight, a=math.sqrt(5), generator=rng)
         if self.bias is not None:
-            bound = 1.0 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
+            bound = 1.0 / math.sqrt(self.in_features)
             init.uniform_(self.bias, -bound, bound, generator=rng)
 
     def forward(self, x: Any) -> Tensor:
-        x = x if isinstance(x, Tensor) else Tensor(x)
+        x = _input(self, x, self.weight)
         shape = x.data.shape
         if not shape or shape[-1] != self.in_features:
             raise ValueError(
@@ -139,11 +180,11 @@ class PReLU(Module):
 
     def __init__(self, num_parameters: int = 1, init: float = 0.25, *, dtype: Any = None) -> None:
         super().__init__()
-        self.num_parameters = num_parameters
-        self.weight = Parameter(np.full(num_parameters, init, dtype=_dtype(dtype)))
+        self.num_parameters = _size("PReLU", "num_parameters", num_parameters)
+        self.weight = Parameter(np.full(self.num_parameters, init, dtype=_dtype(dtype)))
 
     def forward(self, x: Any) -> Tensor:
-        return F.prelu(x, self.weight)
+        return F.prelu(_input(self, x, self.weight), self.weight)
 
     def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"
@@ -305,11 +346,11 @@ class Maxout(Module):
         generator: Generator = None,
     ) -> None:
         super().__init__()
-        if k < 1:
-            raise ValueError(f"Maxout: k must be at least 1, got {k}")
-        self.in_features, self.out_features, self.k = in_features, out_features, k
+        in_features = self.in_features = _size("Maxout", "in_features", in_features)
+        out_features = self.out_features = _size("Maxout", "out_features", out_features)
+        k = self.k = _size("Maxout", "k", k)
         rng = init.as_generator(generator)
-        bound = 1.0 / math.sqrt(in_features) if in_features > 0 else 0.0
+        bound = 1.0 / math.sqrt(in_features)
         dtype = _dtype(dtype)
         self.weight = Parameter(
             rng.uniform(-bound, bound, (k, out_features, in_features)).astype(dtype)
@@ -320,7 +361,7 @@ class Maxout(Module):
             self.register_parameter("bias", None)
 
     def forward(self, x: Any) -> Tensor:
-        x = x if isinstance(x, Tensor) else Tensor(x)
+        x = _input(self, x, self.weight)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(
                 f"Maxout(in_features={self.in_features}, out_features={self.out_features}, "
@@ -339,13 +380,13 @@ class DyT(Module):
     def __init__(self, num_features: int, alpha_init: float = 0.5, *, dtype: Any = None) -> None:
         super().__init__()
         dtype = _dtype(dtype)
-        self.num_features = num_features
+        self.num_features = num_features = _size("DyT", "num_features", num_features)
         self.alpha = Parameter(np.full(1, alpha_init, dtype=dtype))
         self.weight = Parameter(np.ones(num_features, dtype=dtype))
         self.bias = Parameter(np.zeros(num_features, dtype=dtype))
 
     def forward(self, x: Any) -> Tensor:
-        return F.dyt(x, self.alpha, self.weight, self.bias)
+        return F.dyt(_input(self, x, self.alpha), self.alpha, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return f"num_features={self.num_features}, alpha_init={float(self.alpha.data[0])}"
@@ -394,6 +435,7 @@ class BatchNorm1d(Module):
     ) -> None:
         super().__init__()
         dtype = _dtype(dtype)
+        num_features = _size("BatchNorm1d", "num_features", num_features)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
@@ -412,7 +454,7 @@ class BatchNorm1d(Module):
             self.register_buffer("num_batches_tracked", None)
 
     def forward(self, x: Any) -> Tensor:
-        x = x if isinstance(x, Tensor) else Tensor(x)
+        x = _input(self, x, self.weight if self.weight is not None else self.running_mean)
         if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
             raise ValueError(
                 f"BatchNorm1d({self.num_features}): expected input (N, {self.num_features}) "
@@ -455,8 +497,10 @@ class LayerNorm(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, int) else normalized_shape
-        self.normalized_shape = tuple(int(n) for n in shape)
+        shape = (
+            normalized_shape if isinstance(normalized_shape, (tuple, list)) else (normalized_shape,)
+        )
+        self.normalized_shape = tuple(_size("LayerNorm", "normalized_shape", n) for n in shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
         dtype = _dtype(dtype)
         if elementwise_affine:
@@ -470,6 +514,7 @@ class LayerNorm(Module):
             self.register_parameter("bias", None)
 
     def forward(self, x: Any) -> Tensor:
+        x = _input(self, x, self.weight)
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
@@ -508,23 +553,37 @@ ACTIVATIONS: dict[str, Callable[[], Module]] = {
 """Activation names MLP understands, each mapped to a factory of a fresh module."""
 
 
-def make_activation(activation: str | Callable[[], Module]) -> Module:
-    """A fresh activation module from a name in ACTIVATIONS or a zero-argument factory
-    (a Module class such as `nn.Tanh`, or `lambda: nn.LeakyReLU(0.2)`)."""
+def activation_factory(
+    activation: str | Callable[[], Module], where: str = "make_activation"
+) -> Callable[[], Module]:
+    """The factory of fresh modules for an activation name in ACTIVATIONS or a zero-argument
+    factory (a Module class such as `nn.Tanh`, or `lambda: nn.LeakyReLU(0.2)`), checked
+    now; `where` names the caller in the errors."""
     if isinstance(activation, str):
         try:
-            return ACTIVATIONS[activation.lower()]()
+            return ACTIVATIONS[activation.lower()]
         except KeyError:
             raise ValueError(
-                f"unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)} "
-                "or pass a Module class"
+                f"{where}: unknown activation {activation!r}; choose one of "
+                f"{sorted(ACTIVATIONS)} or pass a Module class"
             ) from None
     if isinstance(activation, Module):
         raise TypeError(
-            "pass an activation name or a factory (e.g. nn.ReLU), not a Module instance: "
-            "every layer needs its own module"
+            f"{where}: pass an activation name or a factory (e.g. nn.ReLU), not a Module "
+            "instance: every layer needs its own module"
         )
-    module = activation()
+    if not callable(activation):
+        raise TypeError(
+            f"{where}: activation must be a name from {sorted(ACTIVATIONS)} or a Module class, "
+            f"got {activation!r}"
+        )
+    return activation
+
+
+def make_activation(activation: str | Callable[[], Module]) -> Module:
+    """A fresh activation module from a name in ACTIVATIONS or a zero-argument factory
+    (a Module class such as `nn.Tanh`, or `lambda: nn.LeakyReLU(0.2)`)."""
+    module = activation_factory(activation)()
     if not isinstance(module, Module):
         raise TypeError(f"activation factory returned {type(module).__name__}, not a Module")
     return module
@@ -551,12 +610,14 @@ class MLP(Sequential):
         dtype: Any = None,
         generator: Generator = None,
     ) -> None:
-        sizes = [int(n) for n in sizes]
-        if len(sizes) < 2 or any(n < 1 for n in sizes):
+        sizes = [_size("MLP", f"sizes[{i}]", n) for i, n in enumerate(sizes)]
+        if len(sizes) < 2:
             raise ValueError(
-                f"MLP: sizes must list at least an input and an output width, all positive, "
-                f"got {sizes}"
+                f"MLP: sizes must list at least an input and an output width, got {sizes}"
             )
+        activation_factory(activation, "MLP")  # a wrong name fails here, even with no hidden layer
+        if output_activation is not None:
+            activation_factory(output_activation, "MLP")
         if norm not in (None, "batch", "layer"):
             raise ValueError(f"MLP: norm must be None, 'batch' or 'layer', got {norm!r}")
         if not 0.0 <= dropout < 1.0:

@@ -8,11 +8,17 @@ The plain loop stays first-class and is what `fit` runs for every batch::
         loss.backward()
         optimizer.step()
 
+The default metrics follow the task the loss names: accuracy for classification (argmax over
+the classes for CrossEntropyLoss and NLLLoss, logits > 0 for BCEWithLogitsLoss, probabilities
+> 0.5 for BCELoss), none for regression losses. Without a known loss (a plain function, or
+`evaluate` without one), integer targets with one more output axis read as classes.
+
 tqdm and matplotlib are imported only when a progress bar or a plot is made.
 """
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,30 +29,91 @@ import numpy as np
 
 import autograd_core as ag
 from autograd_core import Tensor
+from nn import functional as F
+from nn import losses
 from nn.module import Module
 
 Metric = Callable[[np.ndarray, Any], float]
+Metrics = Sequence[str | Metric] | Mapping[str, Metric] | str | None
+
+
+def _array(x: Any) -> np.ndarray:
+    return np.asarray(x.data if isinstance(x, Tensor) else x)
 
 
 def accuracy(output: np.ndarray, target: Any) -> float:
-    """Share of rows whose largest output is the target class (multi-class, (N, C) logits or
-    probabilities). For one output column use `binary_accuracy`."""
-    output = np.asarray(output)
-    target = np.asarray(target.data if isinstance(target, Tensor) else target)
-    if output.ndim == 2 and output.shape[1] > 1:
-        return float(np.mean(output.argmax(axis=1) == target.reshape(-1)))
-    return binary_accuracy(output, target)
+    """Share of samples whose largest output over the classes (axis 1, as CrossEntropyLoss:
+    (N, C) or (N, C, d...)) is the target class; targets are class indices (N, d...) or class
+    probabilities of the output's shape. For one output per sample use `binary_accuracy`."""
+    output, target = np.asarray(output), _array(target)
+    if output.ndim >= 2 and target.shape == output.shape:  # probabilities (or one-hot)
+        target = target.argmax(axis=1)
+    expected = output.shape[:1] + output.shape[2:]
+    if output.ndim < 2 or output.shape[1] < 2 or target.shape != expected:
+        raise ValueError(
+            f"accuracy: expected outputs (N, C, ...) with C >= 2 classes and class targets of "
+            f"shape {expected}, got outputs {output.shape} and targets {target.shape} (for one "
+            f"output per sample use binary_accuracy)"
+        )
+    return float(np.mean(output.argmax(axis=1) == target))
 
 
 def binary_accuracy(output: np.ndarray, target: Any, threshold: float = 0.0) -> float:
-    """Share of outputs on the right side of `threshold` (0 for logits, 0.5 for
-    probabilities) for 0/1 targets."""
-    target = np.asarray(target.data if isinstance(target, Tensor) else target)
-    predicted = np.asarray(output).reshape(target.shape) > threshold
-    return float(np.mean(predicted == (target > 0.5)))
+    """Share of outputs on the right side of `threshold` for 0/1 targets: 0 for logits
+    (BCEWithLogitsLoss), 0.5 for probabilities (BCELoss)."""
+    output, target = np.asarray(output), _array(target)
+    if output.size != target.size:
+        raise ValueError(
+            f"binary_accuracy: expected one output per target, got outputs {output.shape} and "
+            f"targets {target.shape}"
+        )
+    return float(np.mean((output.reshape(target.shape) > threshold) == (target > 0.5)))
 
 
 METRICS: dict[str, Metric] = {"accuracy": accuracy, "binary_accuracy": binary_accuracy}
+"""Metrics by name. "accuracy" in `fit` and `evaluate` is read for the task (see TASKS)."""
+
+TASKS: dict[Any, str] = {
+    losses.CrossEntropyLoss: "classes",
+    losses.NLLLoss: "classes",
+    F.cross_entropy: "classes",
+    F.nll_loss: "classes",
+    losses.BCEWithLogitsLoss: "logits",
+    F.binary_cross_entropy_with_logits: "logits",
+    losses.BCELoss: "probabilities",
+    F.binary_cross_entropy: "probabilities",
+    losses.MSELoss: "regression",
+    losses.L1Loss: "regression",
+    losses.HuberLoss: "regression",
+    F.mse_loss: "regression",
+    F.l1_loss: "regression",
+    F.huber_loss: "regression",
+}
+"""What a loss (module class or function) says its model's outputs are: scores per class on
+axis 1, one logit or one probability per target, or regression values."""
+
+_ACCURACY: dict[str, Metric] = {
+    "classes": accuracy,
+    "logits": binary_accuracy,
+    "probabilities": functools.partial(binary_accuracy, threshold=0.5),
+}
+
+
+def loss_task(loss_fn: Any) -> str | None:
+    """The task of a loss from TASKS (its class or function), or None if it is not listed."""
+    for key, task in TASKS.items():
+        if loss_fn is key or (isinstance(key, type) and isinstance(loss_fn, key)):
+            return task
+    return None
+
+
+def _batch_task(output: np.ndarray, target: Any) -> str | None:
+    """The task a batch shows without a known loss: integer targets with one more output axis
+    (the classes) are class labels; anything else is not decided."""
+    target = _array(target)
+    if target.dtype.kind in "iu" and output.ndim == target.ndim + 1:
+        return "classes"
+    return None
 
 
 @dataclass
@@ -136,16 +203,52 @@ def _split(batch: Any) -> tuple[tuple[Any, ...], Any]:
     return (batch,), None
 
 
-def _metric_fns(metrics: Sequence[str | Metric] | None) -> dict[str, Metric]:
+def _metric_fns(
+    metrics: Metrics, loss_fn: Any, output: np.ndarray, target: Any, where: str
+) -> dict[str, Metric]:
+    """The metric functions by name, for the task of the loss (or, without a known loss, of
+    the first batch's `output` and `target`). "auto": accuracy for classification, nothing
+    otherwise; "accuracy" where there are no classes to be right about is an error."""
+    if isinstance(metrics, Mapping):
+        return dict(metrics)
+    task = loss_task(loss_fn) or _batch_task(output, target)
+    if metrics == "auto":
+        metrics = ("accuracy",) if task in _ACCURACY else ()
+    elif isinstance(metrics, str):
+        metrics = (metrics,)
     fns: dict[str, Metric] = {}
     for metric in metrics or ():
-        if isinstance(metric, str):
+        if metric == "accuracy":
+            fns["accuracy"] = _task_accuracy(task, loss_fn, output, target, where)
+        elif isinstance(metric, str):
             if metric not in METRICS:
-                raise ValueError(f"unknown metric {metric!r}; choose from {sorted(METRICS)}")
+                raise ValueError(
+                    f"{where}: unknown metric {metric!r}; choose from {sorted(METRICS)}"
+                )
             fns[metric] = METRICS[metric]
         else:
             fns[getattr(metric, "__name__", f"metric{len(fns)}")] = metric
     return fns
+
+
+def _task_accuracy(
+    task: str | None, loss_fn: Any, output: np.ndarray, target: Any, where: str
+) -> Metric:
+    if task in _ACCURACY:
+        return _ACCURACY[task]
+    if task == "regression":
+        name = getattr(loss_fn, "__name__", type(loss_fn).__name__)
+        reason = f"{name} is a regression loss"
+    else:
+        reason = (
+            f"neither the loss nor outputs of shape {output.shape} with targets of shape "
+            f"{_array(target).shape} show classes"
+        )
+    raise ValueError(
+        f"{where}: 'accuracy' needs a classification task, but {reason}; pass metrics=None "
+        f"(the loss only), 'binary_accuracy' (logits) or a function (output array, target) "
+        f"-> float"
+    )
 
 
 def _batch_size(inputs: tuple[Any, ...]) -> int:
@@ -157,11 +260,11 @@ def evaluate(
     model: Module,
     loader: Iterable[Any],
     loss_fn: Callable[..., Tensor] | None = None,
-    metrics: Sequence[str | Metric] | None = ("accuracy",),
+    metrics: Metrics = "auto",
 ) -> dict[str, float]:
     """Mean loss and metrics over a loader, in eval mode and without recording a graph
-    (the model's mode is restored afterwards)."""
-    fns = _metric_fns(metrics)
+    (the model's mode is restored afterwards). `metrics` as in `fit`."""
+    fns: dict[str, Metric] | None = None
     was_training = model.training
     model.eval()
     totals: dict[str, float] = {}
@@ -175,6 +278,8 @@ def evaluate(
                 count += n
                 if loss_fn is not None:
                     totals["loss"] = totals.get("loss", 0.0) + n * loss_fn(out, target).item()
+                if fns is None:
+                    fns = _metric_fns(metrics, loss_fn, out.data, target, "evaluate")
                 for name, fn in fns.items():
                     totals[name] = totals.get(name, 0.0) + n * fn(out.data, target)
     finally:
@@ -186,7 +291,10 @@ def evaluate(
 
 def predict(model: Module, data: Any, batch_size: int = 256) -> np.ndarray:
     """The model's outputs as a numpy array, in eval mode without a graph; `data` is an
-    array/Tensor of inputs or a loader (whose batches' first entries are the inputs)."""
+    array/Tensor of inputs or a loader (whose batches' first entries are the inputs). No
+    inputs give the model's output for an empty batch: shape (0, ...), as the model makes it."""
+    if batch_size < 1:
+        raise ValueError(f"predict: batch_size must be positive, got {batch_size}")
     was_training = model.training
     model.eval()
     outputs = []
@@ -194,7 +302,7 @@ def predict(model: Module, data: Any, batch_size: int = 256) -> np.ndarray:
         with ag.no_grad():
             if isinstance(data, (np.ndarray, Tensor, list)):
                 array = data.data if isinstance(data, Tensor) else np.asarray(data)
-                for start in range(0, len(array), batch_size):
+                for start in range(0, max(len(array), 1), batch_size):
                     outputs.append(model(Tensor(array[start : start + batch_size])).data)
             else:
                 for batch in data:
@@ -202,7 +310,9 @@ def predict(model: Module, data: Any, batch_size: int = 256) -> np.ndarray:
                     outputs.append(model(*inputs).data)
     finally:
         model.train(was_training)
-    return np.concatenate(outputs) if outputs else np.empty((0,))
+    if not outputs:
+        raise ValueError("predict: the loader yielded no batches (the output shape is unknown)")
+    return np.concatenate(outputs)
 
 
 def _progress_bar(total: int, enabled: bool) -> Any:
@@ -222,7 +332,7 @@ def fit(
     train_loader: Iterable[Any],
     epochs: int,
     val_loader: Iterable[Any] | None = None,
-    metrics: Sequence[str | Metric] | None = ("accuracy",),
+    metrics: Metrics = "auto",
     scheduler: Any = None,
     early_stopping: int | EarlyStopping | None = None,
     progress: bool = True,
@@ -230,15 +340,18 @@ def fit(
 ) -> History:
     """Train for `epochs` passes over `train_loader` and return the per-epoch History.
 
-    Each epoch records the mean training loss and `metrics` (names from METRICS or functions
-    `(output array, target) -> float`), the same on `val_loader` prefixed `val_`, and `lr`.
+    Each epoch records the mean training loss and `metrics`, the same on `val_loader`
+    prefixed `val_`, and `lr`. `metrics` lists names from METRICS and functions
+    `(output array, target) -> float` (or is a dict of them by name); the default "auto" is
+    accuracy for a classification loss (see TASKS) and nothing else: regression records
+    only the loss, and "accuracy" with a regression loss is an error.
     `scheduler.step()` runs after each epoch. `early_stopping` is a patience (monitoring
     val_loss, or loss without a val_loader) or an `EarlyStopping`. The tqdm progress bar
     shows the live loss; it is silent when `progress=False` or stdout is not a terminal.
     """
     if epochs < 0:
         raise ValueError(f"fit: epochs must be non-negative, got {epochs}")
-    fns = _metric_fns(metrics)
+    fns: dict[str, Metric] | None = None
     stopper = (
         EarlyStopping(patience=early_stopping)
         if isinstance(early_stopping, int)
@@ -261,6 +374,8 @@ def fit(
                 inputs, target = _split(batch)
                 out = model(*inputs)
                 loss = loss_fn(out, target)
+                if fns is None:  # the task is known by now (from the loss, or this batch)
+                    fns = _metric_fns(metrics, loss_fn, out.data, target, "fit")
                 optimizer.zero_grad()
                 loss.backward()
                 if clip_grad_norm is not None:
@@ -283,7 +398,7 @@ def fit(
                 raise ValueError("fit: the training loader yielded no batches")
             record = {name: total / count for name, total in totals.items()}
             if val_loader is not None:
-                scores = evaluate(model, val_loader, loss_fn, list(fns.values()))
+                scores = evaluate(model, val_loader, loss_fn, fns)
                 record.update({f"val_{k}": v for k, v in scores.items()})
             record["lr"] = float(optimizer.param_groups[0]["lr"])
             history.append(record)

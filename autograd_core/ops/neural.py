@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 
 from autograd_core.engine import Primitive, register
-from autograd_core.ops.common import export, tensor
-from autograd_core.ops.reductions import MEAN, SOFTMAX, SUM
+from autograd_core.ops.common import elementwise, export, quiet, tensor
+from autograd_core.ops.elementwise import CLIP, LOG, LOG1P
+from autograd_core.ops.reductions import SOFTMAX, SUM
 from autograd_core.ops.shape import RESHAPE
 from autograd_core.tensor import Tensor
 
@@ -81,34 +82,53 @@ def _one_hot(labels: np.ndarray, classes: int, dtype: Any) -> np.ndarray:
     return hot
 
 
-def _row_weights(g: Any, labels: np.ndarray, reduction: str) -> Any:
-    """The reduced loss's cotangent as each row's weight, shaped to scale (..., C) rows."""
+def _count(labels: np.ndarray, mask: np.ndarray | None) -> int:
+    """How many rows count: all of them, or those the mask keeps (not ignored)."""
+    return labels.size if mask is None else int(np.count_nonzero(mask))
+
+
+def _row_weights(g: Any, labels: np.ndarray, reduction: str, mask: np.ndarray | None) -> Any:
+    """The reduced loss's cotangent as each row's weight, shaped to scale (..., C) rows;
+    ignored rows weigh 0, and a mean divides by the rows that count (0 if none do)."""
     if reduction == "none":
-        return RESHAPE(g, shape=(*np.shape(g), 1))
-    return g * (1.0 / max(labels.size, 1)) if reduction == "mean" else g
+        weights = RESHAPE(g, shape=(*np.shape(g), 1))
+    elif reduction == "mean":
+        weights = g * (1.0 / max(_count(labels, mask), 1))
+    else:
+        weights = g
+    return weights if mask is None else weights * mask[..., None]
 
 
 def _softmax_cross_entropy_forward(
-    logits: np.ndarray, labels: np.ndarray, reduction: str
+    logits: np.ndarray, labels: np.ndarray, reduction: str, mask: np.ndarray | None
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
-    """-log softmax(logits)[label] per row = logsumexp(row) - row[label], stable; then
-    reduced ("none", "mean" or "sum") in the same op, as PyTorch's cross_entropy. Keeps
-    exp(logits - max) and its row sums for the fused VJP below."""
+    """-log softmax(logits)[label] per row = logsumexp(row) - row[label], stable; 0 for an
+    ignored row (mask False); then reduced ("none", "mean" over the rows that count, or
+    "sum") in the same op, as PyTorch's cross_entropy. Keeps exp(logits - max) and its row
+    sums for the fused VJP below."""
     shifted = logits - logits.max(axis=-1, keepdims=True)
     exp = np.exp(shifted)
     total = exp.sum(axis=-1, keepdims=True)
     rows = shifted.reshape(-1, shifted.shape[-1])
     picked = rows[np.arange(len(rows)), labels.reshape(-1)].reshape(labels.shape)
     losses = np.log(total[..., 0]) - picked
+    if mask is not None:
+        losses = np.where(mask, losses, 0.0)
     if reduction == "mean":
-        losses = losses.sum() / losses.size if losses.size else np.full((), np.nan, logits.dtype)
+        count = _count(labels, mask)  # none: nan, as PyTorch (its gradient is 0)
+        losses = losses.sum() / count if count else np.full((), np.nan, logits.dtype)
     elif reduction == "sum":
         losses = losses.sum()
     return losses, (exp, total)
 
 
 def _softmax_cross_entropy_fused(
-    g: Any, kept: tuple[np.ndarray, np.ndarray], z: Any, labels: np.ndarray, reduction: str
+    g: Any,
+    kept: tuple[np.ndarray, np.ndarray],
+    z: Any,
+    labels: np.ndarray,
+    reduction: str,
+    mask: np.ndarray | None,
 ) -> np.ndarray:
     """The VJP below, on arrays: softmax from the forward's exp and sums (one division, no
     recomputation), then one_hot subtracted and rows weighted in place on that one array.
@@ -118,7 +138,7 @@ def _softmax_cross_entropy_fused(
     delta = exp / total
     rows = delta.reshape(-1, delta.shape[-1])  # a view: delta is fresh and contiguous
     rows[np.arange(len(rows)), labels.reshape(-1)] -= 1.0
-    delta *= _row_weights(g, labels, reduction)
+    delta *= _row_weights(g, labels, reduction, mask)
     return delta
 
 
@@ -127,70 +147,149 @@ def _softmax_minus_one_hot(z: Any, labels: np.ndarray) -> Any:
     return SOFTMAX(z, axis=-1) - _one_hot(labels, np.shape(z)[-1], z.dtype)
 
 
+def _reduce(rows: Any, labels: np.ndarray, reduction: str, mask: np.ndarray | None) -> Any:
+    """Per-row values reduced as the loss is: ignored rows dropped, a mean over the rest."""
+    if mask is not None:
+        rows = rows * mask
+    if reduction == "none":
+        return rows
+    total = SUM(rows, axis=None, keepdims=False)
+    return total * (1.0 / max(_count(labels, mask), 1)) if reduction == "mean" else total
+
+
 SOFTMAX_CROSS_ENTROPY: Primitive = register(
     Primitive(
         "softmax_cross_entropy",
-        _softmax_cross_entropy_forward,
+        quiet(_softmax_cross_entropy_forward),
         (
-            lambda g, out, z, labels, reduction: (
-                _row_weights(g, labels, reduction) * _softmax_minus_one_hot(z, labels)
+            lambda g, out, z, labels, reduction, mask: (
+                _row_weights(g, labels, reduction, mask) * _softmax_minus_one_hot(z, labels)
             ),
         ),
         (
-            lambda t, out, z, labels, reduction: _reduce(
-                SUM(t * _softmax_minus_one_hot(z, labels), axis=-1, keepdims=False), reduction
+            lambda t, out, z, labels, reduction, mask: _reduce(
+                SUM(t * _softmax_minus_one_hot(z, labels), axis=-1, keepdims=False),
+                labels,
+                reduction,
+                mask,
             ),
         ),
         fused_vjp=_softmax_cross_entropy_fused,
         doc="cross-entropy of logits against integer labels per row, or its mean or sum, "
-        "fused and stable; d/dlogits = softmax - one_hot per row",
+        "fused and stable, ignored rows masked; d/dlogits = softmax - one_hot per row",
     )
 )
 
 
-def _reduce(losses: Any, reduction: str) -> Any:
-    if reduction == "none":
-        return losses
-    if reduction == "mean":
-        return MEAN(losses, axis=None, keepdims=False)
-    return SUM(losses, axis=None, keepdims=False)
-
-
 def labels_in_range(labels: np.ndarray, classes: int) -> bool:
-    """Whether every integer label lies in [0, classes), with one reduction: viewed as
-    unsigned, negative labels become huge, so the maximum alone decides."""
+    """Whether every integer label lies in [0, classes), with one reduction: as 64-bit
+    unsigned integers, negative labels become huge, so the maximum alone decides (widened
+    first: an int8 -100 is 156 as a uint8, which a 200-class range would accept)."""
     if labels.size == 0:
         return True
-    unsigned = labels.view(np.dtype(f"u{labels.dtype.itemsize}"))
-    return bool(unsigned.max() < classes)
+    if labels.dtype.kind == "u":
+        return bool(labels.max() < classes)
+    wide = labels if labels.dtype == np.int64 else labels.astype(np.int64)
+    return bool(wide.view(np.uint64).max() < classes)
+
+
+def class_labels(
+    op: str, labels: Any, classes: int, ignore_index: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Integer class labels checked against `classes`: as int64 with ignored ones set to 0,
+    and the mask of the labels that count (None when all do, the training step's case).
+    Bool, float and Tensor labels are errors: a label names a class, it is not a number."""
+    if isinstance(labels, Tensor):
+        raise TypeError(
+            f"{op}: labels must be an integer array, got a Tensor (always floating); pass "
+            f"a numpy integer array such as y.astype(np.int64)"
+        )
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(
+            f"{op}: labels must be integers, got dtype {labels.dtype}; pass y.astype(np.int64)"
+        )
+    ignorable = 0 <= ignore_index < classes and bool((labels == ignore_index).any())
+    if labels_in_range(labels, classes) and not ignorable:  # the common case: one pass
+        return (labels if labels.dtype == np.int64 else labels.astype(np.int64)), None
+    mask = labels != ignore_index
+    bad = mask & ((labels < 0) | (labels >= classes))
+    if bad.any():
+        raise ValueError(
+            f"{op}: labels {sorted(set(labels[bad].tolist()))[:10]} are out of range for "
+            f"{classes} classes (valid: 0..{classes - 1}, or ignore_index={ignore_index})"
+        )
+    return np.where(mask, labels, 0).astype(np.int64), mask
 
 
 @export
-def softmax_cross_entropy(logits: Any, labels: Any, reduction: str = "none") -> Tensor:
+def softmax_cross_entropy(
+    logits: Any, labels: Any, reduction: str = "none", ignore_index: int = -100
+) -> Tensor:
     """-log softmax(logits)[label] per row (logits (..., C), integer labels (...)), reduced
-    as PyTorch's `reduction`: "none" (per row), "mean" or "sum"; one fused, stable op."""
+    as PyTorch's `reduction`: "none" (per row), "mean" or "sum"; one fused, stable op.
+
+    Rows labelled `ignore_index` add 0 and get no gradient, and a mean is over the other
+    rows (nan, with zero gradients, when every row is ignored, as PyTorch)."""
     if reduction not in ("none", "mean", "sum"):
         raise ValueError(
             f"softmax_cross_entropy: reduction must be 'none', 'mean' or 'sum', got {reduction!r}"
         )
     logits = tensor(logits)
-    labels = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
-    if labels.dtype.kind not in "iu":
-        if labels.dtype.kind == "f" and np.all(labels == np.round(labels)):
-            labels = labels.astype(np.int64)
-        else:
-            raise TypeError(
-                f"softmax_cross_entropy: labels must be integers, got dtype {labels.dtype}"
-            )
-    if logits.ndim < 1 or labels.shape != logits.shape[:-1]:
+    shape = np.shape(labels.data if isinstance(labels, Tensor) else labels)
+    if logits.ndim < 1 or shape != logits.shape[:-1]:
         raise ValueError(
-            f"softmax_cross_entropy: labels of shape {labels.shape} do not fit logits of "
+            f"softmax_cross_entropy: labels of shape {shape} do not fit logits of "
             f"shape {logits.shape}; expected labels of shape {logits.shape[:-1]}"
         )
-    classes = logits.shape[-1]
-    if not labels_in_range(labels, classes):
+    labels, mask = class_labels(
+        "softmax_cross_entropy", labels, logits.shape[-1], int(ignore_index)
+    )
+    return SOFTMAX_CROSS_ENTROPY(logits, labels=labels, reduction=reduction, mask=mask)
+
+
+# --------------------------------------------------------------------------------------------
+# Binary cross-entropy of probabilities.
+# --------------------------------------------------------------------------------------------
+
+BCE_EPS = 1e-12
+"""The floor of p (1 - p) in the gradient of binary cross-entropy (PyTorch's EPSILON)."""
+
+
+def _binary_cross_entropy_forward(p: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return (y - 1.0) * np.maximum(np.log1p(-p), -100.0) - y * np.maximum(np.log(p), -100.0)
+
+
+BINARY_CROSS_ENTROPY: Primitive = elementwise(
+    "binary_cross_entropy",
+    quiet(_binary_cross_entropy_forward),
+    (
+        lambda g, out, p, y: g * (p - y) / CLIP(p * (1.0 - p), lo=BCE_EPS, hi=None),
+        lambda g, out, p, y: g * (LOG1P(-p) - LOG(p)),
+    ),
+    doc="-(y max(log p, -100) + (1 - y) max(log(1 - p), -100)), as PyTorch; "
+    "d/dp = (p - y) / max(p (1 - p), 1e-12), d/dy = log(1 - p) - log(p)",
+)
+
+
+@export
+def binary_cross_entropy(p: Any, y: Any) -> Tensor:
+    """Elementwise -(y log p + (1 - y) log(1 - p)) of probabilities p and targets y, both in
+    [0, 1] and of one shape, exactly as PyTorch: each log clamped at -100 (finite at p = 0
+    and 1), and d/dp = (p - y) / max(p (1 - p), 1e-12), so a confident wrong prediction gets
+    a large gradient, never a zero one."""
+    p = tensor(p)
+    y = y if isinstance(y, Tensor) else np.asarray(y, dtype=p.dtype)
+    if np.shape(y) != p.shape:
         raise ValueError(
-            f"softmax_cross_entropy: labels must lie in [0, {classes}), got values from "
-            f"{labels.min()} to {labels.max()}"
+            f"binary_cross_entropy: probabilities of shape {p.shape} and targets of shape "
+            f"{np.shape(y)} differ"
         )
-    return SOFTMAX_CROSS_ENTROPY(logits, labels=labels, reduction=reduction)
+    for name, values in (("input", p.data), ("target", y.data if isinstance(y, Tensor) else y)):
+        if not np.all((values >= 0) & (values <= 1)):  # also rejects nan
+            raise ValueError(
+                f"binary_cross_entropy: all elements of {name} must be in [0, 1], found "
+                f"{values[~((values >= 0) & (values <= 1))][:5].tolist()}"
+                + (" (apply sigmoid first, or use the logits version)" if name == "input" else "")
+            )
+    return BINARY_CROSS_ENTROPY(p, y)
