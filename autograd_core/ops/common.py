@@ -158,6 +158,29 @@ def check_axis(op: str, x: Tensor, axis: Any) -> Axis:
     return normalized if isinstance(axis, (tuple, list)) else normalized[0]
 
 
+def one_of(op: str, names: tuple[str, str], value: Any, alias: Any, default: Any = None) -> Any:
+    """An argument numpy and PyTorch name differently (`axis`/`dim`, `keepdims`/`keepdim`,
+    `ddof`/`correction`): `alias` (None unless given) if given, else `value`. Both given is a
+    TypeError; a `value` equal to its default counts as not given (a signature cannot tell)."""
+    if alias is None:
+        return value
+    if value is not None and value != default:
+        raise TypeError(
+            f"{op}: got both {names[0]}={value!r} and {names[1]}={alias!r}, two names for the "
+            f"same argument (numpy's and PyTorch's): pass one"
+        )
+    return alias
+
+
+def axis_and_keepdims(
+    op: str, axis: Any, keepdims: bool, dim: Any, keepdim: bool | None
+) -> tuple[Any, bool]:
+    """A reduction's axes and keepdims, from numpy's `axis=`/`keepdims=` or PyTorch's
+    `dim=`/`keepdim=` (None unless given)."""
+    axis = one_of(op, ("axis", "dim"), axis, dim)
+    return axis, bool(one_of(op, ("keepdims", "keepdim"), keepdims, keepdim, False))
+
+
 def single_axis(op: str, x: Tensor, axis: Any) -> int:
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
         raise TypeError(f"{op}: axis must be an int, got {axis!r}")
