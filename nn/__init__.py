@@ -1,6 +1,7 @@
 """nn: neural networks on the public API of `autograd_core`, with PyTorch's names.
 
-- modules: `Module`, `Parameter`, `Sequential`, `ModuleList`, `Linear`, `MLP`, `Maxout`, `DyT`
+- modules: `Module`, `Parameter`, `Sequential`, `ModuleList`, `ModuleDict`, `Linear`, `MLP`,
+  `Maxout`, `DyT`
 - activations (modules here, functions in `nn.functional`): Sigmoid, Tanh, ReLU, LeakyReLU,
   PReLU, ELU, Softplus, SiLU, Swish, GELU, HardSigmoid, HardLogistic, HardTanh, Softmax,
   LogSoftmax
@@ -8,7 +9,8 @@
 - regularization: Dropout, BatchNorm1d, LayerNorm, `l1_penalty`, `l2_penalty`
 - `nn.init`, `nn.optim` (+ `nn.optim.lr_scheduler`), `nn.utils`, `nn.data`, `nn.datasets`
 - training: `fit`, `evaluate`, `predict`, `History`, `EarlyStopping`
-- checkpoints: `save`, `load` (.npz, never pickle)
+- checkpoints: `save`, `load` (.npz, never pickle; a model, optimizer, scheduler and loader
+  state with the epoch in one file)
 
 Reproducibility: `nn.manual_seed(0)` reseeds the generator that initialization and dropout
 use by default; or pass `generator=` (a seed or `np.random.Generator`) to the layers and
@@ -59,7 +61,7 @@ from nn.losses import (
     MSELoss,
     NLLLoss,
 )
-from nn.module import Module, ModuleList, Parameter, Sequential
+from nn.module import Module, ModuleDict, ModuleList, Parameter, Sequential
 from nn.serialization import CheckpointError, load, save
 from nn.training import EarlyStopping, History, evaluate, fit, predict
 
@@ -93,6 +95,7 @@ __all__ = [
     "MSELoss",
     "Maxout",
     "Module",
+    "ModuleDict",
     "ModuleList",
     "NLLLoss",
     "PReLU",

@@ -6,14 +6,17 @@
 `for x, y in loader: loss = loss_fn(model(x), y)` works as in PyTorch.
 
 Shuffling is deterministic for a `seed`: the loader owns a generator seeded once, and each
-pass draws the next permutation from it, so a run replays exactly, epoch by epoch.
+pass draws the next permutation from it, so a run replays exactly, epoch by epoch. Its
+`state_dict()` (the generator's state, the passes begun and the batches given in an unfinished
+pass) goes into a checkpoint, so a resumed run shuffles exactly as a straight run would.
 """
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -135,6 +138,10 @@ class DataLoader:
         self.shuffle = shuffle
         self.drop_last = drop_last
         self._rng = np.random.default_rng(seed) if isinstance(seed, (int, np.integer)) else seed
+        self._epoch = 0  # passes begun
+        self._pass_state: Mapping[str, Any] | None = None  # generator state before this pass
+        self._yielded = 0  # batches given in the current pass
+        self._skip = 0  # batches the next pass leaves out (set when resuming mid-pass)
 
     def __len__(self) -> int:
         n = len(self.dataset)
@@ -142,12 +149,65 @@ class DataLoader:
 
     def __iter__(self) -> Iterator[Any]:
         n = len(self.dataset)
-        order = as_generator(self._rng).permutation(n) if self.shuffle else np.arange(n)
-        for start in range(0, n, self.batch_size):
-            indices = order[start : start + self.batch_size]
-            if self.drop_last and len(indices) < self.batch_size:
-                return
-            if hasattr(self.dataset, "batch"):
-                yield self.dataset.batch(indices)
-            else:
-                yield _collate([self.dataset[int(i)] for i in indices])
+        generator = as_generator(self._rng) if self.shuffle else None
+        self._pass_state = None if generator is None else generator.bit_generator.state
+        order = np.arange(n) if generator is None else generator.permutation(n)
+        self._epoch += 1
+        self._yielded, skip, self._skip = 0, self._skip, 0
+        this_pass = self._epoch
+        try:
+            for start in range(skip * self.batch_size, n, self.batch_size):
+                indices = order[start : start + self.batch_size]
+                if self.drop_last and len(indices) < self.batch_size:
+                    return
+                self._yielded = start // self.batch_size + 1  # counted before the caller trains
+                if hasattr(self.dataset, "batch"):
+                    yield self.dataset.batch(indices)
+                else:
+                    yield _collate([self.dataset[int(i)] for i in indices])
+        except GeneratorExit:  # the caller left this pass early (`break`): it counts as done
+            if self._epoch == this_pass:
+                self._yielded = 0
+            raise
+
+    def state_dict(self) -> dict[str, Any]:
+        """Where the loader stands: {"epoch": passes begun and finished, "batches_yielded":
+        batches already given of an unfinished pass, "generator": the shuffling generator's
+        state (None without shuffle)}. Without a seed that generator is nn's default one."""
+        generator = as_generator(self._rng).bit_generator.state if self.shuffle else None
+        epoch, given = self._epoch, self._skip  # _skip: loaded mid-pass, not resumed yet
+        if not given and 0 < self._yielded < len(self):  # unfinished: replayed from its start
+            epoch, given, generator = self._epoch - 1, self._yielded, self._pass_state
+        return {"epoch": epoch, "batches_yielded": given, "generator": copy.deepcopy(generator)}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Continue from a `state_dict()`: the next pass shuffles (and, after an unfinished
+        pass, starts) where the saved loader's would have."""
+        names = ("epoch", "batches_yielded", "generator")
+        if not isinstance(state_dict, Mapping) or set(state_dict) != set(names):
+            keys = list(state_dict) if isinstance(state_dict, Mapping) else type(state_dict)
+            raise ValueError(f"DataLoader.load_state_dict: expected the keys {names}, got {keys}")
+        epoch, skip, saved = (state_dict[name] for name in names)
+        for name, count in (("epoch", epoch), ("batches_yielded", skip)):
+            if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
+                raise ValueError(f"DataLoader.load_state_dict: {name} must be an int >= 0")
+        if skip >= max(len(self), 1):
+            raise ValueError(
+                f"DataLoader.load_state_dict: {skip} batches given, but a pass has {len(self)}"
+            )
+        if self.shuffle != (saved is not None):
+            raise ValueError(
+                "DataLoader.load_state_dict: the saved loader "
+                f"{'shuffled' if saved is not None else 'did not shuffle'}, this one "
+                f"{'does' if self.shuffle else 'does not'}"
+            )
+        if saved is not None:
+            generator = as_generator(self._rng)
+            try:
+                generator.bit_generator.state = copy.deepcopy(dict(saved))
+            except (TypeError, ValueError, KeyError) as error:
+                raise ValueError(
+                    f"DataLoader.load_state_dict: the saved generator state does not fit this "
+                    f"loader's {type(generator.bit_generator).__name__} ({error})"
+                ) from None
+        self._epoch, self._skip, self._yielded = int(epoch), int(skip), 0

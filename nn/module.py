@@ -1,4 +1,4 @@
-"""`Module`, `Parameter` and the containers `Sequential` and `ModuleList`.
+"""`Module`, `Parameter` and the containers `Sequential`, `ModuleList` and `ModuleDict`.
 
 A `Module` registers what is assigned to it: a `Parameter` becomes a parameter, a `Module` a
 submodule, and `register_buffer` adds state that is saved but not trained (BatchNorm's running
@@ -55,6 +55,47 @@ def _located(error: ValueError, name: str) -> ValueError:
     result.module_path = path  # type: ignore[attr-defined]
     result.reason = reason  # type: ignore[attr-defined]
     return result
+
+
+def _loadable(value: Any, target: np.ndarray) -> tuple[np.ndarray, str]:
+    """`value` as an array to copy into `target`, or why it cannot be (naming shapes and
+    dtypes): not numeric, a different shape, or a cast that changes its meaning."""
+    empty = np.empty(0)
+    try:
+        array = np.asarray(value.data if isinstance(value, Tensor) else value)
+    except Exception as error:
+        return empty, f"cannot convert {type(value).__name__} to an array ({error})"
+    if array.dtype.kind not in "biuf":
+        return empty, (
+            f"dtype {array.dtype} (shape {array.shape}) in the state dict is not numeric; the "
+            f"model has {target.dtype} {target.shape}"
+        )
+    if array.shape != target.shape:
+        return empty, f"shape {array.shape} in the state dict, {target.shape} in the model"
+    where = f"{array.dtype} value(s) cannot go into the model's {target.dtype} {target.shape}"
+    kind = target.dtype.kind
+    with np.errstate(all="ignore"):  # what a cast would warn about is checked below
+        cast = array.astype(target.dtype)
+        if kind == "f" and array.dtype.kind == "f":
+            if np.any(np.isfinite(array) & ~np.isfinite(cast)):
+                return empty, f"{where}: out of range (they would become inf)"
+        elif kind in "iu" and array.dtype.kind == "f":
+            if not np.all(np.isfinite(array)):
+                return empty, f"{where}: NaN or inf in an integer buffer"
+            if np.any(array != np.floor(array)):
+                return empty, f"{where}: fractions in an integer buffer"
+        elif kind == "b" and np.any((array != 0) & (array != 1)):
+            return empty, f"{where}: a boolean buffer takes only 0 and 1"
+        if kind in "iu" and array.dtype.kind in "iuf" and array.size:
+            info = np.iinfo(target.dtype)
+            low, high = array.min(), array.max()
+            if array.dtype.kind == "f":  # compare as floats: float(info.max) + 1 is exact
+                fits = low >= float(info.min) and high < float(info.max) + 1
+            else:
+                fits = int(low) >= info.min and int(high) <= info.max
+            if not fits:
+                return empty, f"{where}: out of the range [{info.min}, {info.max}]"
+    return cast, ""
 
 
 class Module:
@@ -182,7 +223,10 @@ class Module:
                 f"{type(self).__name__}.add_module({name!r}): expected a Module, "
                 f"got {type(module).__name__}"
             )
-        self._forget(name)
+        if hasattr(self, name) and name not in self._modules:
+            raise KeyError(f"{type(self).__name__}.add_module: attribute {name!r} already exists")
+        if name not in self._modules:  # a replaced submodule keeps its place
+            self._forget(name)
         self._registries()[2][name] = self.__dict__[name] = module
 
     register_module = add_module
@@ -322,33 +366,30 @@ class Module:
         their dtypes). Values may be arrays, Tensors or anything `np.asarray` takes (PyTorch
         tensors too).
 
-        With `strict`, missing and unexpected keys are errors; a wrong shape always is. All
-        problems are reported at once and nothing is changed unless everything fits.
+        Everything is checked before anything is written, and all problems are reported at
+        once: missing and unexpected keys (with `strict`), shapes, values that are not
+        numbers (such as strings), and casts that would change a value's meaning (NaN, inf or
+        fractions into an integer buffer, numbers out of the target dtype's range).
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(
                 f"{type(self).__name__}.load_state_dict: expected a mapping of names to arrays, "
                 f"got {type(state_dict).__name__}"
             )
-        targets = {key: value for key, _, _, value in self._state_items()}
+        targets = {
+            key: value.data if isinstance(value, Tensor) else value
+            for key, _, _, value in self._state_items()
+        }
         missing = [key for key in targets if key not in state_dict]
         unexpected = [key for key in state_dict if key not in targets]
         problems, converted = [], {}
         for key, target in targets.items():
-            if key not in state_dict:
-                continue
-            value = state_dict[key]
-            try:
-                array = np.asarray(value.data if isinstance(value, Tensor) else value)
-            except Exception as error:
-                problems.append(f"  {key}: cannot convert {type(value).__name__} ({error})")
-                continue
-            if array.shape != target.shape:
-                problems.append(
-                    f"  {key}: shape {array.shape} in the state dict, {target.shape} in the model"
-                )
-                continue
-            converted[key] = array
+            if key in state_dict:
+                array, problem = _loadable(state_dict[key], target)
+                if problem:
+                    problems.append(f"  {key}: {problem}")
+                else:
+                    converted[key] = array
         if strict:
             problems += [f"  missing key: {key}" for key in missing]
             problems += [f"  unexpected key: {key}" for key in unexpected]
@@ -357,11 +398,49 @@ class Module:
                 f"{type(self).__name__}.load_state_dict: {len(problems)} problem(s), "
                 "nothing was loaded:\n" + "\n".join(problems)
             )
-        for key, target in targets.items():
-            if key in converted:
-                target_array = target.data if isinstance(target, Tensor) else target
-                target_array[...] = converted[key].astype(target_array.dtype, copy=False)
+        for key, array in converted.items():
+            targets[key][...] = array
         return IncompatibleKeys(missing, unexpected)
+
+    # -- dtype ------------------------------------------------------------------------------
+
+    def to(self, dtype: Any) -> Module:
+        """Convert every parameter (with its gradient) and every floating buffer to the
+        floating `dtype`, in place, and return self. Parameters stay the same objects, so an
+        optimizer built on them stays attached. `to("cpu")` changes nothing (the only device)."""
+        if isinstance(dtype, str) and dtype == "cpu":
+            return self
+        try:
+            target = np.dtype(dtype) if dtype is not None else None
+        except TypeError:
+            target = None
+        if target is None or target.kind != "f":
+            raise TypeError(
+                f"{type(self).__name__}.to: expected a floating dtype such as np.float32, "
+                f"got {dtype!r}"
+            )
+        for module in self.modules():
+            for param in module._parameters.values():
+                if param is not None and param.dtype != target:
+                    param.data = param.data.astype(target)
+                if param is not None and param.grad is not None and param.grad.dtype != target:
+                    param.grad = Tensor(param.grad.data, dtype=target)
+            for name, buffer in module._buffers.items():
+                if buffer is None or buffer.dtype.kind != "f" or buffer.dtype == target:
+                    continue
+                if isinstance(buffer, Tensor):
+                    buffer.data = buffer.data.astype(target)
+                else:
+                    module._buffers[name] = module.__dict__[name] = buffer.astype(target)
+        return self
+
+    def float(self) -> Module:
+        """Parameters and floating buffers to float32 (in place); returns self."""
+        return self.to(np.float32)
+
+    def double(self) -> Module:
+        """Parameters and floating buffers to float64 (in place); returns self."""
+        return self.to(np.float64)
 
     # -- printing ---------------------------------------------------------------------------
 
@@ -464,3 +543,66 @@ class ModuleList(_ModuleSequence):
             raise TypeError(f"ModuleList: expected a Module, got {type(module).__name__}")
         keys = list(self._modules)
         self._modules[keys[index]] = self.__dict__[keys[index]] = module
+
+
+class ModuleDict(Module):
+    """Modules by name, as a dict that registers each one (insertion order kept); state dict
+    keys are `name.param`, as PyTorch's `nn.ModuleDict`. No forward of its own."""
+
+    def __init__(
+        self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None
+    ) -> None:
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str) -> Module:
+        if key not in self._modules:
+            raise KeyError(f"ModuleDict has no module {key!r}; it has {list(self._modules)}")
+        return self._modules[key]  # type: ignore[return-value]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        self.add_module(key, module)
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self._modules:
+            raise KeyError(f"ModuleDict has no module {key!r}")
+        delattr(self, key)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._modules
+
+    def keys(self) -> Iterable[str]:
+        return self._modules.keys()
+
+    def items(self) -> Iterable[tuple[str, Module | None]]:
+        return self._modules.items()
+
+    def values(self) -> Iterable[Module | None]:
+        return self._modules.values()
+
+    def pop(self, key: str) -> Module:
+        module = self[key]
+        del self[key]
+        return module
+
+    def clear(self) -> None:
+        for key in list(self._modules):
+            del self[key]
+
+    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
+        """Add (or replace) modules from a mapping or an iterable of (name, module) pairs."""
+        items = modules.items() if isinstance(modules, Mapping) else modules
+        for index, item in enumerate(items):
+            if not isinstance(item, (tuple, list)) or len(item) != 2:
+                raise TypeError(
+                    f"ModuleDict.update: element {index} should be a (name, module) pair, "
+                    f"got {item!r}"
+                )
+            self[item[0]] = item[1]

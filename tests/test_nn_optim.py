@@ -1,6 +1,6 @@
 """Optimizers on hand-computed steps, state_dict round trips, argument errors, schedulers,
 gradient clipping, penalties, and (when PyTorch is installed) 20-step trajectories equal to
-torch.optim's."""
+torch.optim's, and every scheduler's learning rates (and momenta) equal to torch's."""
 
 from __future__ import annotations
 
@@ -216,20 +216,99 @@ def test_trajectory_matches_torch_over_20_steps(case: str) -> None:
         )
 
 
-def test_schedulers_match_torch() -> None:
+# the values ReduceLROnPlateau monitors (the other schedulers step as many times)
+METRICS = [3.0, 2.0, 2.0, 1.9999, 2.1, 1.5, 1.5, 1.6, 1.7, 1.8, 1.2, 1.3, 1.3, 1.3, 1.3]
+METRICS += [1.3, 0.9, 0.95, 1.0, 1.0]
+
+# name -> (scheduler, kwargs, optimizer, exact): closed forms (ours) against PyTorch's chained
+# products agree to rounding; the others follow PyTorch's own arithmetic, so bit for bit
+TORCH_SCHEDULERS: dict[str, tuple[str, dict[str, Any], str, bool]] = {
+    "step": ("StepLR", dict(step_size=3, gamma=0.3), "SGD", False),
+    "exponential": ("ExponentialLR", dict(gamma=0.9), "SGD", False),
+    "cosine": ("CosineAnnealingLR", dict(T_max=7, eta_min=0.01), "SGD", False),
+    "lambda": ("LambdaLR", dict(lr_lambda=lambda epoch: 0.9**epoch / (1 + epoch)), "SGD", True),
+    "lambda_per_group": (
+        "LambdaLR",
+        dict(lr_lambda=[lambda epoch: 1 / (1 + epoch), lambda epoch: 0.7 ** (epoch // 2)]),
+        "SGD",
+        True,
+    ),
+    "onecycle_sgd": ("OneCycleLR", dict(max_lr=1.0, total_steps=20), "SGD", True),
+    "onecycle_adam_three_phase_linear": (
+        "OneCycleLR",
+        dict(max_lr=[0.1, 0.2], total_steps=20, three_phase=True, anneal_strategy="linear"),
+        "Adam",
+        True,
+    ),
+    "onecycle_epochs": (
+        "OneCycleLR",
+        dict(
+            max_lr=0.3,
+            epochs=4,
+            steps_per_epoch=5,
+            pct_start=0.25,
+            div_factor=10.0,
+            final_div_factor=100.0,
+            base_momentum=[0.8, 0.7],
+            max_momentum=0.9,
+        ),
+        "SGD",
+        True,
+    ),
+    "onecycle_no_momentum": (
+        "OneCycleLR",
+        dict(max_lr=0.5, total_steps=20, cycle_momentum=False),
+        "Adagrad",
+        True,
+    ),
+    "plateau": ("ReduceLROnPlateau", dict(patience=1, cooldown=1, factor=0.5), "SGD", True),
+    "plateau_max_abs": (
+        "ReduceLROnPlateau",
+        dict(mode="max", threshold=0.05, threshold_mode="abs", min_lr=[0.05, 0.02], patience=0),
+        "SGD",
+        True,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TORCH_SCHEDULERS))
+def test_scheduler_trajectories_match_torch(case: str) -> None:
     torch = pytest.importorskip("torch")
-    for name, kwargs in [
-        ("StepLR", dict(step_size=3, gamma=0.3)),
-        ("ExponentialLR", dict(gamma=0.9)),
-        ("CosineAnnealingLR", dict(T_max=7, eta_min=0.01)),
-    ]:
-        opt = nn.optim.SGD([nn.Parameter([1.0])], lr=0.5)
-        topt = torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.5)
-        ours = getattr(nn.optim.lr_scheduler, name)(opt, **kwargs)
-        theirs = getattr(torch.optim.lr_scheduler, name)(topt, **kwargs)
-        for _ in range(12):
-            opt.step()
-            topt.step()
+    name, kwargs, optimizer, exact = TORCH_SCHEDULERS[case]
+    extra = {"momentum": 0.9} if optimizer == "SGD" else {}
+
+    def groups(make: Any) -> list[dict[str, Any]]:
+        return [{"params": [make()], "lr": 0.5}, {"params": [make()], "lr": 0.1}]
+
+    opt = getattr(nn.optim, optimizer)(groups(lambda: nn.Parameter([1.0])), **extra)
+    topt = getattr(torch.optim, optimizer)(
+        groups(lambda: torch.nn.Parameter(torch.ones(1))), **extra
+    )
+    ours = getattr(nn.optim.lr_scheduler, name)(opt, **kwargs)
+    theirs = getattr(torch.optim.lr_scheduler, name)(topt, **kwargs)
+
+    def check(step: int) -> None:
+        for key in ("lr", "momentum", "betas"):
+            mine = [g.get(key) for g in opt.param_groups]
+            expected = [g.get(key) for g in topt.param_groups]
+            if exact or key != "lr":
+                assert mine == expected, (case, step, key)
+            else:
+                assert mine == pytest.approx(expected, rel=1e-12), (case, step, key)
+        assert ours.get_last_lr() == [g["lr"] for g in opt.param_groups]
+        assert ours.get_last_lr() == pytest.approx(theirs.get_last_lr(), rel=0 if exact else 1e-12)
+
+    check(0)
+    for step, metric in enumerate(METRICS, start=1):
+        opt.step()
+        topt.step()
+        if name == "ReduceLROnPlateau":
+            ours.step(metric)
+            theirs.step(metric)
+        else:
             ours.step()
             theirs.step()
-            assert ours.get_last_lr() == pytest.approx(theirs.get_last_lr(), rel=1e-12), name
+        check(step)
+    if name == "OneCycleLR":
+        with pytest.raises(ValueError, match="stepped 21 times, but total_steps is 20"):
+            ours.step()

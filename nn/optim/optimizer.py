@@ -8,8 +8,9 @@ hyperparameters overriding the defaults).
 
 from __future__ import annotations
 
+import copy
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -89,8 +90,9 @@ class Optimizer:
     # -- saving -----------------------------------------------------------------------------
 
     def state_dict(self) -> dict[str, Any]:
-        """{"state": {index: {name: array or number}}, "param_groups": [...]}, parameters
-        numbered in order across groups, as PyTorch."""
+        """{"state": {index: {name: array or number}}, "param_groups": [{..., "params":
+        [index, ...]}]}: parameters numbered by position across the groups, as PyTorch, so a
+        fresh optimizer over a model of the same layout can load it. Arrays are copies."""
         index, groups, state = 0, [], {}
         for group in self.param_groups:
             ids = []
@@ -102,39 +104,62 @@ class Optimizer:
                     }
                 ids.append(index)
                 index += 1
-            groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": ids})
+            hyper = copy.deepcopy({k: v for k, v in group.items() if k != "params"})
+            groups.append({**hyper, "params": ids})
         return {"state": state, "param_groups": groups}
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore hyperparameters and buffers saved by `state_dict` (same parameter layout)."""
-        name = type(self).__name__
-        groups = state_dict["param_groups"]
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore the hyperparameters and per-parameter state saved by `state_dict` (also
+        after `nn.save`/`nn.load`). Saved parameter numbers map to this optimizer's
+        parameters by position; everything is checked (group sizes, state shapes and
+        dtypes) before anything changes. Arrays are copied and cast to their parameter's
+        dtype."""
+        where = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, Mapping) or set(state_dict) != {"state", "param_groups"}:
+            keys = list(state_dict) if isinstance(state_dict, Mapping) else type(state_dict)
+            raise ValueError(f'{where}: expected {{"state", "param_groups"}}, got {keys}')
+        groups, saved_state = state_dict["param_groups"], state_dict["state"]
+        if not isinstance(groups, (list, tuple)) or not all(
+            isinstance(g, Mapping) and isinstance(g.get("params"), (list, tuple)) for g in groups
+        ):
+            raise ValueError(f'{where}: "param_groups" must be a list of dicts with "params"')
         if len(groups) != len(self.param_groups) or any(
             len(g["params"]) != len(own["params"])
             for g, own in zip(groups, self.param_groups, strict=False)
         ):
             raise ValueError(
-                f"{name}.load_state_dict: the saved groups have "
-                f"{[len(g['params']) for g in groups]} parameters, this optimizer "
-                f"{[len(g['params']) for g in self.param_groups]}"
+                f"{where}: the saved groups have {[len(g['params']) for g in groups]} "
+                f"parameters, this optimizer {[len(g['params']) for g in self.param_groups]}"
             )
-        params = [p for group in self.param_groups for p in group["params"]]
+        for i, group in enumerate(groups):
+            lacking = [k for k in self.defaults if k not in group]
+            if lacking:
+                raise ValueError(
+                    f"{where}: saved param group {i} lacks {lacking} (the state of another "
+                    "kind of optimizer?)"
+                )
+        by_index = {}
+        for saved, own in zip(groups, self.param_groups, strict=True):
+            for index, p in zip(saved["params"], own["params"], strict=True):
+                if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+                    raise ValueError(f"{where}: parameter number {index!r} is not an int")
+                by_index[int(index)] = p
+        if not isinstance(saved_state, Mapping):
+            raise ValueError(f'{where}: "state" must be a dict, got {type(saved_state).__name__}')
         new_state: dict[int, dict[str, Any]] = {}
-        for key, values in state_dict["state"].items():
-            p = params[int(key)]
-            restored = {}
-            for k, v in values.items():
-                if isinstance(v, np.ndarray) and v.shape == p.shape:
-                    v = v.astype(p.dtype, copy=True)
-                elif isinstance(v, np.ndarray) and v.shape != ():
-                    raise ValueError(
-                        f"{name}.load_state_dict: state {k!r} of parameter {key} has shape "
-                        f"{v.shape}, the parameter {p.shape}"
-                    )
-                restored[k] = v
-            new_state[id(p)] = restored
+        for index, values in saved_state.items():
+            numbered = isinstance(index, (int, np.integer)) and not isinstance(index, bool)
+            p = by_index.get(int(index)) if numbered else None
+            if p is None:
+                raise ValueError(f"{where}: state for parameter {index!r}, which no group lists")
+            if not isinstance(values, Mapping):
+                raise ValueError(f"{where}: state of parameter {index} is not a dict")
+            new_state[id(p)] = {
+                k: _restored(f"{where}: state {k!r} of parameter {index}", v, p)
+                for k, v in values.items()
+            }
         for own, saved in zip(self.param_groups, groups, strict=True):
-            own.update({k: v for k, v in saved.items() if k != "params"})
+            own.update(copy.deepcopy({k: v for k, v in saved.items() if k != "params"}))
         self.state = new_state
 
     def __repr__(self) -> str:
@@ -143,6 +168,24 @@ class Optimizer:
             lines.append(f"Parameter Group {i}")
             lines += [f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params"]
         return "\n".join([*lines, ")"])
+
+
+def _restored(where: str, value: Any, p: Tensor) -> Any:
+    """A saved state value checked against its parameter: an array of the parameter's shape
+    (copied, cast to its dtype), a 0-d array, a number, or None."""
+    if value is None or isinstance(value, (bool, int, float, np.number)):
+        return value
+    if isinstance(value, Tensor):
+        value = value.data
+    if not isinstance(value, np.ndarray):
+        raise ValueError(f"{where} is a {type(value).__name__}, not an array or a number")
+    if value.dtype.kind not in "biuf":
+        raise ValueError(f"{where} has dtype {value.dtype}, not a numeric one")
+    if value.shape == ():
+        return value.copy()
+    if value.shape != p.shape:
+        raise ValueError(f"{where} has shape {value.shape}, the parameter {p.shape}")
+    return value.astype(p.dtype, copy=True)
 
 
 def _check(name: str, **values: float) -> None:
