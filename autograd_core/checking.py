@@ -20,7 +20,7 @@ import numpy as np
 
 from autograd_core.engine import no_grad
 from autograd_core.tensor import Tensor
-from autograd_core.transforms import jacfwd, jacrev, jvp, vjp
+from autograd_core.transforms import jacfwd, jacrev, jvp, tree_flatten, tree_unflatten, vjp
 
 Fn = Callable[..., Any]
 _MODE_NAMES = {"rev": "reverse mode (jacrev)", "fwd": "forward mode (jacfwd)"}
@@ -182,10 +182,10 @@ def _check_gradient_types(f: Fn, arrays: list[np.ndarray], modes: Sequence[str])
     """The gradient of each input must have its shape and dtype; a tangent its output's."""
     rng = np.random.default_rng(0)
     out, vjp_fn = vjp(f, *arrays)
-    outs = list(out) if isinstance(out, tuple) else [out]
+    outs, structure = tree_flatten(out)
     if "rev" in modes:
         cotangents = [rng.standard_normal(o.shape).astype(o.dtype) for o in outs]
-        grads = vjp_fn(*cotangents)
+        grads = vjp_fn(tree_unflatten(structure, cotangents))
         for i, (g, a) in enumerate(zip(grads, arrays, strict=True)):
             if g.shape != a.shape or g.dtype != a.dtype:
                 raise GradcheckError(
@@ -197,9 +197,7 @@ def _check_gradient_types(f: Fn, arrays: list[np.ndarray], modes: Sequence[str])
     if "fwd" in modes:
         tangents = [rng.standard_normal(a.shape).astype(a.dtype) for a in arrays]
         primal, tangent = jvp(f, arrays, tangents)
-        pairs = (
-            zip(primal, tangent, strict=True) if isinstance(primal, tuple) else [(primal, tangent)]
-        )
+        pairs = zip(tree_flatten(primal)[0], tree_flatten(tangent)[0], strict=True)
         for o, (p, t) in enumerate(pairs):
             if t.shape != p.shape or t.dtype != p.dtype:
                 raise GradcheckError(
@@ -220,8 +218,8 @@ def _first_derivative(f: Fn, arrays: list[np.ndarray], mode: str) -> Fn:
     directions = [rng.standard_normal(a.shape) for a in arrays]
 
     def reverse(*xs: Any) -> tuple[Tensor, ...]:
-        _, vjp_fn = vjp(f, *xs)
-        return vjp_fn(*weights)
+        out, vjp_fn = vjp(f, *xs)
+        return vjp_fn(tree_unflatten(tree_flatten(out)[1], weights))
 
     def forward(*xs: Any) -> Any:
         return jvp(f, xs, directions)[1]
