@@ -145,15 +145,15 @@ def _to_tensor(x: Any, who: str, where: str) -> Tensor:
     if isinstance(x, Tensor):
         return x
     try:
-        array = np.asarray(x)
-    except ValueError:  # ragged nesting
-        array = np.asarray(None)
-    if array.dtype.kind not in "biuf":
+        kind = np.asarray(x).dtype.kind
+    except ValueError:  # a ragged nested list
+        kind = "O"
+    if kind not in "biuf":
         raise TypeError(
-            f"{who}: {where} is a {type(x).__name__}; the leaves of what is differentiated "
-            f"must be Tensors, arrays or numbers"
+            f"{who}: {where} is a {type(x).__name__}; pytree leaves here must be Tensors, "
+            f"arrays or numbers"
         )
-    return Tensor(array)
+    return Tensor(x)
 
 
 def _flatten_args(
@@ -415,9 +415,10 @@ def _tree_map(fn: Callable[[Any], Any], tree: Any) -> Any:
 def _split_aux(result: Any, has_aux: bool, who: str) -> tuple[Any, Any]:
     if not has_aux:
         if _is_node(result):
+            hint = "; if it returns (value, auxiliary data), pass has_aux=True"
             raise TypeError(
-                f"{who}: f returned a {type(result).__name__}, not a scalar tensor; "
-                f"if it returns (value, auxiliary data), pass has_aux=True"
+                f"{who}: f returned a {type(result).__name__}, not a scalar tensor"
+                f"{hint if isinstance(result, (tuple, list)) else ''}"
             )
         return result, None
     if not isinstance(result, (tuple, list)) or len(result) != 2:
