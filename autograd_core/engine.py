@@ -252,6 +252,8 @@ class Primitive:
         fused_vjp: Rule | None = None,
         doc: str = "",
     ) -> None:
+        _check_rules(name, "reverse-mode (vjp)", vjps)
+        _check_rules(name, "forward-mode (jvp)", jvps)
         self.name = name
         self.forward = forward
         self.vjps = vjps
@@ -314,6 +316,33 @@ class Primitive:
 
     def jvp_rule(self, argnum: int) -> Rule:
         return _rule(self, self.jvps, argnum, "forward-mode (jvp)")
+
+
+def _check_rules(name: str, mode: str, table: Any) -> None:
+    """Refuse, once when the op is defined, a rule that cannot take `(g, out, *inputs)`.
+
+    Rule k is for input k, so a table of n rules belongs to an op of at least n inputs and
+    each rule must accept 2 + n positional arguments (an error at the first backward would
+    name neither the op nor the expected signature)."""
+    if not isinstance(table, (tuple, list)):
+        return  # no rules, or each_input's one rule for any number of inputs
+    for argnum, rule in enumerate(table):
+        if rule is None:
+            continue
+        try:
+            signature = inspect.signature(rule)
+        except (TypeError, ValueError):
+            continue  # nothing to inspect (some builtins)
+        try:
+            signature.bind_partial(*range(2 + len(table)))
+        except TypeError:
+            raise TypeError(
+                f"primitive '{name}': its {mode} rule for input {argnum} has the parameters "
+                f"{signature}, but rules are called rule(g, out, *inputs, **params), here with "
+                f"at least {2 + len(table)} positional arguments: g (the output's cotangent, or "
+                f"the input's tangent), out (the output, or None unless save_output) and the "
+                f"op's inputs"
+            ) from None
 
 
 def _rule(prim: Primitive, table: Any, argnum: int, mode: str) -> Rule:

@@ -114,6 +114,17 @@ def test_a_rule_returning_the_wrong_shape_is_reported_with_the_op_name() -> None
         bad(x).sum(axis=0, keepdims=True).backward()
 
 
+def test_an_engine_primitive_with_a_rule_of_the_wrong_arity_is_refused_at_definition() -> None:
+    with pytest.raises(
+        TypeError, match=r"'twice'.*reverse-mode \(vjp\) rule for input 1.*\(g, b\)"
+    ):
+        ag.Primitive("twice", lambda a, b: 2 * a * b, (lambda g, out, a, b: g, lambda g, b: g))
+    with pytest.raises(TypeError, match=r"forward-mode \(jvp\) rule for input 0.*rule\(g, out"):
+        ag.Primitive("twice", lambda a: 2 * a, (lambda g, out, a: 2 * g,), (lambda t: 2 * t,))
+    accepted = ag.Primitive("twice", lambda a: 2 * a, (lambda g, out, *inputs, **params: 2 * g,))
+    assert accepted.name == "twice"
+
+
 # -- gradcheck -------------------------------------------------------------------------------
 
 
