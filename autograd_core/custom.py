@@ -24,8 +24,12 @@ rule per input (None for an input that is not differentiable).
   with defaults or keyword-only ones are parameters, passed to the rules as keywords.
 - Rules are called `rule(g, out, *inputs, **params)`: `g` is the output's cotangent (vjp) or
   this input's tangent (jvp), `out` the output tensor, `inputs` the op's inputs as tensors.
-  Write rules with Tensor ops (`ag.exp`, `*`, ...) and higher derivatives come for free; a
-  rule returning a numpy array works to first order only.
+  Write rules with Tensor ops (`ag.exp`, `*`, ...) and higher derivatives come for free. A
+  rule that computes with numpy (on `x.data`, or returning an array) gives right first
+  derivatives but silently zero second ones: numpy is not recorded under `create_graph`.
+  `gradcheck(op, inputs, order=2)` catches that.
+- A rule whose parameters cannot take that call is refused when it is given (or, when only
+  the call can tell, at that call), naming the op, the rule and the expected signature.
 - A rule may return a result that broadcasts (a VJP is summed back to its input's shape, a
   JVP broadcast to the output's), or None for zero.
 - With only one kind of rule, the primitive works in that mode and any use of the other mode
@@ -69,20 +73,37 @@ _MODES = {
 }
 
 
-def _count_inputs(forward: Callable[..., Any]) -> int | None:
-    """Positional parameters without defaults are the op's inputs (None if unknowable)."""
+def _forward_signature(forward: Callable[..., Any]) -> tuple[list[str] | None, set[str] | None]:
+    """The op's inputs (positional parameters without defaults) and its parameters (the
+    others, passed to the rules by keyword); None where the signature cannot tell."""
     try:
         signature = inspect.signature(forward)
     except (TypeError, ValueError):
-        return None
-    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    count = 0
+        return None, None
+    inputs: list[str] | None = []
+    params: set[str] | None = set()
     for p in signature.parameters.values():
-        if p.kind == inspect.Parameter.VAR_POSITIONAL:
-            return None
-        if p.kind in kinds and p.default is inspect.Parameter.empty:
-            count += 1
-    return count
+        if p.kind == p.VAR_POSITIONAL:
+            inputs = None
+        elif p.kind == p.VAR_KEYWORD:
+            params = None
+        elif p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty:
+            if inputs is not None:
+                inputs.append(p.name)
+        elif params is not None:
+            params.add(p.name)
+    return inputs, params
+
+
+def _binds(rule: Rule, args: Sequence[Any], params: dict[str, Any]) -> bool:
+    """Whether `rule(*args, **params)` matches the rule's signature (True if unknowable)."""
+    try:
+        inspect.signature(rule).bind(*args, **params)
+    except TypeError:
+        return False
+    except ValueError:
+        return True
+    return True
 
 
 class CustomPrimitive:
@@ -104,7 +125,8 @@ class CustomPrimitive:
             )
         self.name = name
         self.forward = forward
-        self.num_inputs = _count_inputs(forward)
+        self.input_names, self.param_names = _forward_signature(forward)
+        self.num_inputs = None if self.input_names is None else len(self.input_names)
         self.prim = Primitive(name, self._run_forward, None, None, save_output=save_output, doc=doc)
         self.prim.vjps = self._table("vjp", None)
         self.prim.jvps = self._table("jvp", None)
@@ -158,8 +180,53 @@ class CustomPrimitive:
         for i in range(size):
             rule = given[i] if i < len(given) else None
             # an explicit None (not differentiable) and a missing rule get the same message
-            table.append(self._missing(mode, i) if rule is None else self._checked(mode, i, rule))
+            if rule is None:
+                table.append(self._missing(mode, i))
+            else:
+                self._check_signature(mode, i, rule)
+                table.append(self._checked(mode, i, rule))
         return table
+
+    def _expected(self, mode: str) -> str:
+        """How a rule is called, in words: `rule(g, out, x, **params)`."""
+        inputs = ", ".join(self.input_names) if self.input_names is not None else "*inputs"
+        first = "g" if mode == "vjp" else "t"
+        what = "the output's cotangent" if mode == "vjp" else "this input's tangent"
+        return (
+            f"rules are called rule({first}, out, {inputs}, **params): {first} is {what}, out "
+            f"the output, then the op's inputs as tensors and, by keyword, the parameters "
+            f"given at the call"
+        )
+
+    def _check_signature(self, mode: str, argnum: int, rule: Rule) -> None:
+        """Refuse, once at definition, a rule that can never be called as the engine calls
+        it: too few positional parameters, or a required one nothing passes."""
+        if self.input_names is None:
+            return
+        try:
+            signature = inspect.signature(rule)
+        except (TypeError, ValueError):
+            return
+        try:
+            bound = signature.bind_partial(*range(2 + len(self.input_names)))
+        except TypeError:
+            problem = "takes too few positional arguments"
+        else:
+            unfilled = [
+                p.name
+                for p in signature.parameters.values()
+                if p.name not in bound.arguments
+                and p.default is p.empty
+                and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+                and (self.param_names is not None and p.name not in self.param_names)
+            ]
+            if not unfilled:
+                return
+            problem = f"requires {', '.join(unfilled)}, which is neither an input nor a parameter"
+        raise TypeError(
+            f"custom primitive '{self.name}': its {mode} rule for input {argnum} has the "
+            f"parameters {signature} and {problem}; {self._expected(mode)}"
+        )
 
     def _missing(self, mode: str, argnum: int) -> Rule:
         what, users, setter, other = _MODES[mode]
@@ -184,7 +251,17 @@ class CustomPrimitive:
                     *[Tensor._wrap(x) if isinstance(x, np.ndarray) else x for x in inputs],
                     **params,
                 ).data
-            result = rule(g, out, *inputs, **params)
+            try:
+                result = rule(g, out, *inputs, **params)
+            except TypeError as error:
+                if _binds(rule, (g, out, *inputs), params):
+                    raise  # the rule's own body failed: its own error
+                raise TypeError(
+                    f"custom primitive '{self.name}': its {mode} rule for input {argnum} cannot "
+                    f"be called with {2 + len(inputs)} positional arguments"
+                    f"{' and the keywords ' + ', '.join(params) if params else ''} ({error}); "
+                    f"{self._expected(mode)}"
+                ) from error
             x = inputs[argnum]
             if mode == "vjp":
                 shape: tuple[int, ...] | None = np.shape(x.data if isinstance(x, Tensor) else x)

@@ -9,6 +9,7 @@ import autograd_core as ag
 from autograd_core import (
     GradcheckError,
     GradcheckWarning,
+    grad,
     gradcheck,
     hessian,
     jacfwd,
@@ -112,6 +113,49 @@ def test_a_rule_returning_the_wrong_shape_is_reported_with_the_op_name() -> None
     x = ag.Tensor(X, requires_grad=True)
     with pytest.raises(ValueError, match=r"'bad_tanh'.*vjp rule for input 0.*\(3,\)"):
         bad(x).sum(axis=0, keepdims=True).backward()
+
+
+def cube_forward(x: np.ndarray) -> np.ndarray:
+    return x**3
+
+
+def scaled_forward(x: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    return x * scale
+
+
+def test_a_rule_with_too_few_parameters_is_refused_at_definition_with_the_expected_call() -> None:
+    with pytest.raises(TypeError) as caught:
+        primitive(cube_forward, name="cube_g_x", vjp=lambda g, x: g * 3.0 * x**2)
+    message = str(caught.value)
+    assert "'cube_g_x'" in message and "vjp rule for input 0" in message
+    assert "(g, x)" in message and "rule(g, out, x, **params)" in message
+    with pytest.raises(TypeError, match=r"jvp rule for input 1.*rule\(t, out, a, b, \*\*params\)"):
+        primitive(lambda a, b: a * b, name="mul2", jvp=(lambda t, out, a, b: t * b, lambda t: t))
+
+
+def test_a_rule_requiring_something_no_call_passes_is_refused_at_definition() -> None:
+    with pytest.raises(TypeError, match=r"requires y, which is neither an input nor a parameter"):
+        primitive(cube_forward, name="cube_y", vjp=lambda g, out, x, y: g * y)
+    op = primitive(scaled_forward, name="scaled_ok", vjp=lambda g, out, x, scale=1.0: g * scale)
+    assert gradcheck(lambda x: op(x, scale=3.0), [X], modes=("rev",))
+
+
+def test_a_rule_that_cannot_take_the_call_names_the_op_rule_and_signature_when_called() -> None:
+    op = primitive(scaled_forward, name="scaled_no_kw", vjp=lambda g, out, x: g)
+    assert grad(lambda x: op(x).sum())(X).shape == (3,)  # no parameter given: it binds
+    with pytest.raises(TypeError) as caught:
+        grad(lambda x: op(x, scale=2.0).sum())(X)
+    message = str(caught.value)
+    assert "'scaled_no_kw'" in message and "vjp rule for input 0" in message
+    assert "keywords scale" in message and "unexpected keyword argument 'scale'" in message
+    assert "rule(g, out, x, **params)" in message
+
+
+def test_an_error_inside_a_rule_body_is_left_as_it_is() -> None:
+    op = primitive(cube_forward, name="cube_body_error", vjp=lambda g, out, x: g + None)
+    with pytest.raises(TypeError) as caught:
+        grad(lambda x: op(x).sum())(X)
+    assert "cube_body_error" not in str(caught.value)
 
 
 def test_an_engine_primitive_with_a_rule_of_the_wrong_arity_is_refused_at_definition() -> None:
