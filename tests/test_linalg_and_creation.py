@@ -338,6 +338,16 @@ def test_random_constructors_are_reproducible_with_a_seed_or_a_generator(
     assert not np.array_equal(b.data, c.data)  # the default generator moves on
 
 
+def test_manual_seed_reseeds_the_one_default_generator_in_place() -> None:
+    generator = ag.default_generator()
+    assert ag.manual_seed(8) is generator is ag.default_generator()
+    expected = np.random.default_rng(8)
+    np.testing.assert_array_equal(ag.rand(3).data, expected.random(3))
+    np.testing.assert_array_equal(generator.standard_normal(2), expected.standard_normal(2))
+    with pytest.raises(ValueError, match="manual_seed: seed must be a non-negative int"):
+        ag.manual_seed(-1)
+
+
 def test_rand_is_uniform_in_0_1_and_randn_standard_normal() -> None:
     u = ag.rand(20000, generator=0)
     z = ag.randn(20000, generator=0)
@@ -394,5 +404,6 @@ def test_constructor_errors_name_the_constructor_and_what_was_wrong(
 
 def test_every_constructor_is_exported() -> None:
     names = "zeros ones full eye arange linspace rand randn zeros_like ones_like full_like"
-    for name in [*names.split(), "manual_seed", "einsum", "tensordot", "outer", "diag"]:
+    names += " manual_seed default_generator einsum tensordot outer diag trace tril triu"
+    for name in names.split():
         assert name in ag.__all__ and callable(getattr(ag, name))

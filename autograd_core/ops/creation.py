@@ -6,8 +6,8 @@ Each takes `dtype=` and `requires_grad=`. The default dtype is float64, the engi
 float: unlike PyTorch, integer arguments do not make an integer tensor (`arange(5)` is
 float64), as integer data given to `Tensor` becomes float; pass `dtype=` for integers or bool.
 A tensor that requires grad must be floating. The random ones take `generator=`, a
-`numpy.random.Generator` or an int seed; without one they draw from a module-level generator
-that `manual_seed(seed)` reseeds, as `torch.manual_seed` does.
+`numpy.random.Generator` or an int seed; without one they draw from `default_generator()`,
+which `manual_seed(seed)` reseeds in place, as `torch.manual_seed` does.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from autograd_core.tensor import DEFAULT_DTYPE, Tensor
 Size = int | Sequence[int]
 
 _generator = np.random.default_rng()
-"""What `rand` and `randn` draw from without a `generator=`; `manual_seed` replaces it."""
+"""What `rand` and `randn` draw from without a `generator=`; `manual_seed` reseeds it."""
 
 
 def _size(op: str, size: tuple[Any, ...]) -> tuple[int, ...]:
@@ -158,9 +158,18 @@ def linspace(
 
 @export
 def manual_seed(seed: int) -> np.random.Generator:
-    """Reseed the generator `rand` and `randn` use by default (as `torch.manual_seed`)."""
-    global _generator
-    _generator = np.random.default_rng(seed)
+    """Reseed, in place, the generator `rand` and `randn` draw from by default (as
+    `torch.manual_seed`): it then draws as `np.random.default_rng(seed)` would. Returns it."""
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"manual_seed: seed must be a non-negative int, got {seed!r}")
+    _generator.bit_generator.state = np.random.default_rng(int(seed)).bit_generator.state
+    return _generator
+
+
+@export
+def default_generator() -> np.random.Generator:
+    """The generator random constructors use when given none (one object for the whole
+    program, which `manual_seed` reseeds; other random code can share it)."""
     return _generator
 
 
