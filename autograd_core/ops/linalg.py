@@ -1,7 +1,9 @@
-"""Linear algebra: the matrix product, with numpy's rules for 1-D and batched operands.
+"""Linear algebra: two primitives, the matrix product (numpy's rules for 1-D and batched
+operands) and `einsum`, whose derivative for each operand is again an einsum; `tensordot`
+and `outer` are einsums, `diag` and `trace` index, `tril` and `triu` mask.
 
-Rules use what arrays and tensors share (`@`, `.mT`, indexing), so each runs on arrays in an
-ordinary backward pass and records on tensors when the pass is differentiated."""
+Rules use what arrays and tensors share (`@`, `.mT`, indexing, primitives), so each runs on
+arrays in an ordinary backward pass and records on tensors when the pass is differentiated."""
 
 from __future__ import annotations
 
@@ -235,7 +237,8 @@ def _axes_list(op: str, x: Tensor, axes: Any) -> list[int]:
 def tensordot(a: Any, b: Any, dims: Any = 2, *, axes: Any = None) -> Tensor:
     """Sum of products over paired axes: the last `dims` axes of a with the first `dims` of
     b (an int), or the axes of a pair of lists `([a axes], [b axes])` (PyTorch's `dims`;
-    numpy's `axes=` also works). The result has a's free axes, then b's."""
+    numpy's `axes=` also works). The result has a's free axes, then b's. A size-1 axis pairs
+    with any size (it broadcasts, as in PyTorch)."""
     a, b = tensor(a), tensor(b)
     dims = dims if axes is None else axes
     if isinstance(dims, (int, np.integer)) and not isinstance(dims, bool):
