@@ -77,6 +77,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # the op functions are exported at import time: give type checkers names
+    from autograd_core.ops.creation import *  # noqa: F403
     from autograd_core.ops.elementwise import *  # noqa: F403
     from autograd_core.ops.linalg import *  # noqa: F403
     from autograd_core.ops.neural import *  # noqa: F403
