@@ -114,6 +114,8 @@ class DataLoader:
 
     `shuffle` draws a new order on every pass from a generator seeded by `seed` (an int, a
     Generator, or None for nn's default generator); `drop_last` drops a final short batch.
+    `state_dict()`/`load_state_dict()` save and restore where the shuffling stands, so a
+    resumed run sees the batches a straight run would (also from the middle of a pass).
     """
 
     def __init__(
