@@ -23,7 +23,7 @@ import html
 import itertools
 import math
 import pathlib
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -102,6 +102,7 @@ _SHAPE = {
     "const": 'shape=plaintext fontsize=10 fontcolor="#555555"',
     "module": "shape=box3d style=filled",
     "more": "shape=note style=filled",
+    "chain": 'shape=box style="filled,diagonals" margin="0.12,0.04"',
 }
 _FILL = {
     "param": "#cfe2ff",
@@ -111,6 +112,7 @@ _FILL = {
     "op": "#d9ead3",
     "module": "#e1d5e7",
     "more": "#f8cecc",
+    "chain": "#fde9d9",
 }
 """Kinds differ by shape and outline; the fill says the kind, or the gradient norm."""
 
@@ -135,6 +137,7 @@ _LEGEND = (
     ("const", "Python constant"),
     ("module", "module call (collapsed)"),
     ("more", "ops left out (max_nodes)"),
+    ("chain", "middle of a long chain (max_chain)"),
 )
 _CLUSTER_FILLS = ("#f4f6fb", "#e9edf6", "#dfe5f1")
 
@@ -481,10 +484,11 @@ def draw_graph(
     root: Tensor | Sequence[Tensor],
     show_values: bool = False,
     show_grads: bool = False,
-    rankdir: str = "LR",
+    rankdir: str = "TB",
     model: Any = None,
     collapse_modules: bool | int = False,
-    max_nodes: int | None = 300,
+    max_nodes: int | None = 50,
+    max_chain: int | None = 8,
     legend: bool = True,
     title: str | None = None,
 ) -> Any:
@@ -495,14 +499,20 @@ def draw_graph(
         show_values: print each tensor's data (small arrays in full, else mean/min/max).
         show_grads: print each tensor's `.grad` and colour the tensor by the gradient's
             norm on a log scale (a colour bar in the legend); tensors without one are grey.
-        rankdir: Graphviz layout direction: "LR" (inputs left) or "TB" (inputs on top).
+        rankdir: Graphviz layout direction: "TB" (inputs on top; a graph is usually much
+            deeper than wide, and in "TB" a step down costs a line of text, not a box's
+            width) or "LR" (inputs left; fine for small graphs).
         model: the network, to name parameters (`layers.0.weight`) and module clusters via
             its `named_parameters()` / `named_modules()`; by default the outermost modules
             found in the graph are asked.
         collapse_modules: True draws each module call as one box; an int d collapses the
             modules nested d deep (1: outermost; with `model`, 1 means its children).
         max_nodes: draw at most this many ops (the nearest to the root, each with its
-            output); the rest becomes one "… N more ops" box. None draws everything.
+            output; a collapsed module or an elided chain counts as one); the rest becomes
+            one "… N more ops" box. None draws everything.
+        max_chain: a chain of more than this many ops in a row (each reading only the
+            previous one's result, used nowhere else, in the same module) keeps its first
+            and last `max_chain // 2` ops around one "… N ops" box. None draws every op.
         legend: add a legend of the node kinds (and the colour bar with `show_grads`).
         title: a caption under the drawing.
 
@@ -510,13 +520,18 @@ def draw_graph(
     """
     import graphviz
 
-    roots = [root] if isinstance(root, Tensor) else list(root)
+    roots = [root] if isinstance(root, Tensor) else list(root) if _is_sequence(root) else []
     if not roots or not all(isinstance(r, Tensor) for r in roots):
-        raise TypeError("draw_graph: root must be a Tensor or a non-empty sequence of Tensors")
+        raise TypeError(
+            f"draw_graph: root must be a Tensor (the output whose graph to draw) or a "
+            f"non-empty sequence of Tensors, got {_describe(root)}"
+        )
     if rankdir not in {"LR", "RL", "TB", "BT"}:
         raise ValueError(f"draw_graph: rankdir must be 'LR', 'RL', 'TB' or 'BT', got {rankdir!r}")
     if max_nodes is not None and max_nodes < 1:
         raise ValueError(f"draw_graph: max_nodes must be at least 1 or None, got {max_nodes}")
+    if max_chain is not None and max_chain < 2:
+        raise ValueError(f"draw_graph: max_chain must be at least 2 or None, got {max_chain}")
 
     graph = _Graph(roots)
     param_names, module_names = _names(model, graph.ops)
@@ -533,10 +548,16 @@ def draw_graph(
             if len(node.scope) >= offset + depth:
                 key = tuple(id(m) for m in node.scope[: offset + depth])
         group_of.append(key)
-    kept = _keep_nearest(graph, group_of, max_nodes)
+    chains = [] if max_chain is None else _long_chains(graph, group_of, max_chain // 2)
+    chain_of: list[int | None] = [None] * len(graph.ops)
+    for number, middle in enumerate(chains):
+        for index in middle:
+            chain_of[index] = number
+    kept = _keep_nearest(graph, group_of, chain_of, max_nodes)
     omitted_ops = len(graph.ops) - sum(kept)
 
     drawing = _Drawing(graph, kept, group_of, param_names, module_names, show_values, show_grads)
+    drawing.chains, drawing.chain_of = chains, chain_of
     drawing.build()
 
     cls = _drawing_class()
@@ -545,12 +566,17 @@ def draw_graph(
         graph_attr={
             "rankdir": rankdir,
             "fontname": "Helvetica",
-            "nodesep": "0.25",
-            "ranksep": "0.35",
+            "nodesep": "0.2",
+            "ranksep": "0.15" if rankdir in ("TB", "BT") else "0.3",
             "newrank": "true",
         },
-        node_attr={"fontname": "Helvetica", "fontsize": "11", "height": "0.3"},
-        edge_attr={"arrowsize": "0.7", "color": "#555555"},
+        node_attr={
+            "fontname": "Helvetica",
+            "fontsize": "10",
+            "height": "0.2",
+            "margin": "0.08,0.02",
+        },
+        edge_attr={"arrowsize": "0.6", "color": "#555555"},
     )
     dot.omitted_ops = omitted_ops
     dot.body.extend(drawing.top)
@@ -590,7 +616,7 @@ def draw_graph(
     if notes:
         dot.attr(label="\\n".join(notes), labelloc="b", fontsize="11")
     if legend:
-        _add_legend(dot, graphviz, drawing, rankdir)
+        _add_legend(dot, graphviz, drawing)
     return dot
 
 
@@ -603,16 +629,68 @@ def _model_offset(scope: tuple[Any, ...], model: Any) -> int:
     return 0
 
 
+def _is_sequence(x: Any) -> bool:
+    return isinstance(x, Sequence) and not isinstance(x, str)
+
+
+def _describe(x: Any) -> str:
+    if isinstance(x, np.ndarray):
+        return f"a numpy array of shape {x.shape}"
+    return f"{type(x).__name__} {x!r}"[:80]
+
+
+def _long_chains(
+    graph: _Graph, group_of: list[tuple[int, ...] | None], ends: int
+) -> list[list[int]]:
+    """The middles of the chains longer than `2 * ends + 1` ops (each nearest-first).
+
+    A chain is a run of ops, each reading the previous one's result and no other result
+    (its other inputs are leaves or constants), where each such result is read once, by the
+    next op, and the ops sit in the same module call: a straight line in the drawing. Its
+    `ends` ops at each end are drawn, the middle becomes one box.
+    """
+    previous: dict[int, int] = {}  # op -> the op whose result it continues
+    for j, inputs in enumerate(graph.op_inputs):
+        results = [x for x in inputs if isinstance(x, _Box) and x.node is not None]
+        if len(results) != 1 or group_of[j] is not None:
+            continue
+        box = results[0]
+        i = graph.op_index[box.node]  # type: ignore[index]
+        if (
+            box.consumers == [j]
+            and box.kind != "root"
+            and group_of[i] is None
+            and graph.ops[i].scope == graph.ops[j].scope
+        ):
+            previous[j] = i
+    continued = set(previous.values())
+    middles = []
+    for last in previous:
+        if last in continued:
+            continue  # not the end nearest the root
+        chain = [last]
+        while chain[-1] in previous:
+            chain.append(previous[chain[-1]])
+        if len(chain) - 2 * ends >= 2:
+            middles.append(chain[ends : len(chain) - ends])
+    return middles
+
+
 def _keep_nearest(
-    graph: _Graph, group_of: list[tuple[int, ...] | None], max_nodes: int | None
+    graph: _Graph,
+    group_of: list[tuple[int, ...] | None],
+    chain_of: list[int | None],
+    max_nodes: int | None,
 ) -> list[bool]:
-    """Which ops to draw: the first `max_nodes` units (ops or collapsed modules) by distance."""
+    """Which ops to draw: the first `max_nodes` units (ops, collapsed modules or elided
+    chains) by distance."""
     if max_nodes is None:
         return [True] * len(graph.ops)
     kept_units: set[Any] = set()
     kept = []
     for i, key in enumerate(group_of):
-        unit = ("op", i) if key is None else key
+        chain = chain_of[i]
+        unit = ("chain", chain) if chain is not None else ("op", i) if key is None else key
         if unit not in kept_units and len(kept_units) < max_nodes:
             kept_units.add(unit)
         kept.append(unit in kept_units)
@@ -646,6 +724,8 @@ class _Drawing:
         self.norm_range: tuple[float, float] | None = None
         self.group_ident: dict[tuple[int, ...], str] = {}
         self.drawn_kinds: set[str] = set()
+        self.chains: list[list[int]] = []  # middles of long chains, nearest the root first
+        self.chain_of: list[int | None] = [None] * len(graph.ops)
 
     # -- placement ------------------------------------------------------------------------
 
@@ -723,7 +803,19 @@ class _Drawing:
                 continue
             group = group_of[index]
             out_box = graph.op_output[index]
-            if group is None:
+            chain = self.chain_of[index]
+            if chain is not None:  # one box for the middle of a long chain
+                middle = self.chains[chain]
+                head = f"e{chain}"
+                if index == middle[0]:  # nearest the root: the box, and the chain's result
+                    path = self._op_path(index)
+                    self._emit(path, self._chain_line(head, middle))
+                    drawn_boxes.add(out_box)
+                    self._emit(path, self._box_line(out_box))
+                    edge_lines.append(f"\t{head} -> {out_box.ident}\n")
+                if index != middle[-1]:
+                    continue  # inside the chain: nothing more to draw
+            elif group is None:
                 ident = f"o{index}"
                 path = self._op_path(index)
                 self._emit(path, self._op_line(ident, node))
@@ -739,6 +831,8 @@ class _Drawing:
                     self._emit(self._op_path(index), self._box_line(out_box))
                     edge(head, out_box.ident)
             for argnum, x in enumerate(graph.op_inputs[index]):
+                if chain is not None and (not isinstance(x, _Box) or x.node is None):
+                    continue  # a chain's box shows where the chain comes from, not its leaves
                 if not isinstance(x, _Box):
                     if group is None:
                         const = f"c{index}_{argnum}"
@@ -774,11 +868,32 @@ class _Drawing:
         self.drawn_kinds = {box.kind for box in drawn_boxes}
         omitted = len(graph.ops) - sum(kept)
         if omitted:
-            hidden_boxes = len(graph.boxes) - len(drawn_boxes) - len(absorbed)
+            in_chains = sum(1 for box in graph.boxes if self._in_chain(box))
+            hidden_boxes = len(graph.boxes) - len(drawn_boxes) - len(absorbed) - in_chains
             label = _html(f"… {omitted} more ops", f"and {hidden_boxes} tensors not drawn")
             self.top.append(f"\tmore [label={label} {_style('more')}]\n")
             for target in more_targets:
                 edge_lines.append(f"\tmore -> {target} [style=dashed]\n")
+
+    def _in_chain(self, box: _Box) -> bool:
+        """Whether a tensor is hidden inside an elided chain's box (made or only read there)."""
+        kept, chain_of, op_index = self.kept, self.chain_of, self.graph.op_index
+        if box.node is not None:
+            index = op_index[box.node]
+            middle = chain_of[index]
+            return middle is not None and kept[index] and index != self.chains[middle][0]
+        return bool(box.consumers) and all(
+            chain_of[c] is not None and kept[c] for c in box.consumers
+        )
+
+    def _chain_line(self, ident: str, middle: list[int]) -> str:
+        """The box standing for the middle of a long chain: how many ops, and which."""
+        counts = Counter(self.graph.ops[i].prim.name for i in middle)
+        names = [f"{name} ×{n}" for name, n in counts.most_common(3)]
+        if len(counts) > 3:
+            names.append("…")
+        label = _html(f"… {len(middle)} ops in a chain", ", ".join(names))
+        return f"\t{ident} [label={label} {_style('chain')}]\n"
 
     def _leaf_path(self, box: _Box) -> tuple[int, ...]:
         """A leaf sits in the innermost cluster shared by all ops that read it."""
@@ -945,13 +1060,19 @@ def _log_position(norm: float, norm_range: tuple[float, float] | None) -> float:
     return (math.log10(norm) - lo) / (hi - lo)
 
 
-def _add_legend(dot: Any, graphviz: Any, drawing: _Drawing, rankdir: str) -> None:
+def _add_legend(dot: Any, graphviz: Any, drawing: _Drawing) -> None:
     """A row of sample nodes, one per kind drawn, and the gradient colour bar."""
     graph = drawing.graph
     kinds = set(drawing.drawn_kinds)
-    drawn_ops = [i for i, k in enumerate(drawing.kept) if k and drawing.group_of[i] is None]
+    drawn_ops = [
+        i
+        for i, k in enumerate(drawing.kept)
+        if k and drawing.group_of[i] is None and drawing.chain_of[i] is None
+    ]
     if drawn_ops:
         kinds.add("op")
+    if any(k and c is not None for k, c in zip(drawing.kept, drawing.chain_of, strict=True)):
+        kinds.add("chain")
     if any(not isinstance(x, _Box) for i in drawn_ops for x in graph.op_inputs[i]):
         kinds.add("const")
     if drawing.group_ident:
@@ -980,9 +1101,7 @@ def _add_legend(dot: Any, graphviz: Any, drawing: _Drawing, rankdir: str) -> Non
     if drawing.show_grads:
         names.append("legend_grads")
         legend.body.append(f"\tlegend_grads [label={_color_bar(drawing.norm_range)} shape=plain]\n")
-    if rankdir in ("TB", "BT"):  # one rank: a row across the layout
-        legend.body.append("\t{rank=same; " + "; ".join(names) + "}\n")
-    for a, b in itertools.pairwise(names):  # consecutive (LR) or ordered within the rank (TB)
+    for a, b in itertools.pairwise(names):  # a column in "TB" (beside a tall graph), a row in "LR"
         legend.body.append(f"\t{a} -> {b} [style=invis]\n")
     dot.subgraph(legend)
 

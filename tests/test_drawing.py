@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -279,8 +280,9 @@ def test_kinds_are_told_apart_and_explained_in_a_legend() -> None:
     for text in ["parameter", "input / constant", "intermediate", "output (the root)", "op"]:
         assert text in graph.source.split("cluster_legend")[1]
     assert "cluster_legend" not in draw_graph(y, legend=False).source
-    top_down = draw_graph(y, rankdir="TB").source
-    assert "rankdir=TB" in top_down and "rank=same; legend_param" in top_down
+    assert "rankdir=TB" in graph.source  # the default: graphs are deeper than wide
+    left_right = draw_graph(y, rankdir="LR").source
+    assert "rankdir=LR" in left_right and "legend_param -> legend_input [style=invis]" in left_right
 
 
 def test_a_leaf_root_is_drawn_alone() -> None:
@@ -372,14 +374,65 @@ def test_past_max_nodes_the_nearest_ops_are_kept_and_the_rest_summarized() -> No
     y = x
     for _ in range(50):
         y = ag.sin(y)
-    graph = draw_graph(y, max_nodes=10)
+    graph = draw_graph(y, max_nodes=10, max_chain=None)
     g = Parsed(graph)
     assert len(g.ids("o")) == 10
     assert graph.omitted_ops == 40
     assert "… 40 more ops" in g.label("more")
     assert "40 of 50 ops not drawn (max_nodes=10)" in graph.source
     assert ("more", g.ids("t")[-1]) in g.edges  # the summary feeds the last drawn tensor
-    assert draw_graph(y, max_nodes=None).omitted_ops == 0
+    assert draw_graph(y, max_nodes=None, max_chain=None).omitted_ops == 0
+
+
+def sin_chain(n: int, x: ag.Tensor) -> ag.Tensor:
+    for _ in range(n):
+        x = ag.sin(x)
+    return x
+
+
+def test_the_middle_of_a_long_chain_is_one_box_between_its_first_and_last_ops() -> None:
+    x = ag.Tensor([0.5, 1.0], requires_grad=True, name="x")
+    y = sin_chain(30, x)
+    g = parsed(y, max_chain=8)
+    assert g.op_names() == ["sin"] * 8  # 4 at each end
+    chain = g.find("22 ops in a chain")
+    assert "sin ×22" in g.label(chain)
+    (into,) = [tail for tail, head in g.edges if head == chain]
+    (out,) = [head for tail, head in g.edges if tail == chain]
+    assert into.startswith("t") and out.startswith("t")  # tensor -> chain -> tensor
+    assert [tail for tail, head in g.edges if head == into] != []  # made by a drawn op
+    assert len(g.ids("t")) == 1 + 8 + 1  # x, 8 results, the chain's result
+    assert len(parsed(y, max_chain=None).ids("o")) == 30
+    assert len(parsed(sin_chain(9, x), max_chain=8).ids("o")) == 9  # a middle of one: drawn
+
+
+def test_leaves_read_only_inside_an_elided_chain_are_not_drawn() -> None:
+    y = ag.Tensor(np.ones(2), requires_grad=True, name="y0")
+    weights = [ag.Tensor([1.0, 2.0], requires_grad=True, name=f"w{i}") for i in range(20)]
+    for w in weights:
+        y = y * w
+    g = parsed(y, max_chain=4)  # 2 ops at each end
+    drawn = {g.label(t) for t in g.ids("t")}
+    names = {f"w{i}" for i in range(20) if any(f"<B>w{i}</B>" in label for label in drawn)}
+    assert names == {"w0", "w1", "w18", "w19"}
+    assert "mul ×16" in g.label(g.find("16 ops in a chain"))
+
+
+def test_a_result_used_twice_or_a_module_boundary_ends_a_chain() -> None:
+    x = ag.Tensor(0.5, requires_grad=True)
+    middle = sin_chain(6, x)
+    y = sin_chain(6, middle * middle)  # middle is read twice: two chains of 6, none too long
+    assert len(parsed(y, max_chain=8).ids("o")) == 13
+    model = Sequential(*[Tanh() for _ in range(12)])
+    assert len(parsed(model(x), max_chain=4).ids("o")) == 12  # one op per module: no chain
+
+
+def test_an_elided_chain_counts_as_one_op_for_max_nodes() -> None:
+    y = sin_chain(100, ag.Tensor(1.0, requires_grad=True))
+    graph = draw_graph(y, max_nodes=5, max_chain=8)
+    g = Parsed(graph)
+    assert len(g.ids("o")) == 4 and g.find("92 ops in a chain")  # 4 ops and the chain's box
+    assert graph.omitted_ops == 4 and "… 4 more ops" in g.label("more")
 
 
 def test_a_100000_node_chain_draws_without_recursion() -> None:
@@ -389,8 +442,9 @@ def test_a_100000_node_chain_draws_without_recursion() -> None:
         for _ in range(100_000):
             y = y * 1.0
     graph = draw_graph(y)
-    assert graph.omitted_ops == 100_000 - 300
-    source = draw_graph(y, max_nodes=None, legend=False).source
+    assert graph.omitted_ops == 0 and "… 99992 ops in a chain" in graph.source
+    assert draw_graph(y, max_chain=None).omitted_ops == 100_000 - 50
+    source = draw_graph(y, max_nodes=None, max_chain=None, legend=False).source
     assert source.count(" -> ") == 3 * 100_000  # x -> mul, 1.0 -> mul, mul -> result
 
 
@@ -486,6 +540,13 @@ def test_bad_arguments_are_reported_at_the_call() -> None:
         draw_graph(x * 2, rankdir="XY")
     with pytest.raises(ValueError, match="max_nodes"):
         draw_graph(x * 2, max_nodes=0)
+    with pytest.raises(ValueError, match="max_chain"):
+        draw_graph(x * 2, max_chain=1)
+    for wrong in [3.0, None, "y"]:
+        with pytest.raises(
+            TypeError, match=rf"draw_graph: root must be a Tensor.*got {type(wrong).__name__}"
+        ):
+            draw_graph(wrong)  # type: ignore[arg-type]
 
 
 def test_importing_autograd_core_does_not_import_graphviz() -> None:
@@ -496,6 +557,64 @@ def test_importing_autograd_core_does_not_import_graphviz() -> None:
 # --------------------------------------------------------------------------------------------
 # Rendering.
 # --------------------------------------------------------------------------------------------
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    assert png.startswith(PNG_SIGNATURE)
+    width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk
+    return width, height
+
+
+def assert_readable(graph: Any) -> tuple[int, int]:
+    """Drawn at its natural size (dot did not shrink the text to fit a bitmap limit), no
+    side over 4000 pixels, and no more than 4 times as long as it is wide (or tall)."""
+    width, height = png_size(graph.pipe(format="png"))
+    plain = graph.pipe(format="plain").decode().split()  # "graph scale width height", inches
+    natural = (round(float(plain[2]) * 96), round(float(plain[3]) * 96))
+    padding = 16  # dot's margin around the drawing
+    assert abs(width - natural[0]) <= padding and abs(height - natural[1]) <= padding
+    assert max(width, height) <= 4000 and max(width, height) / min(width, height) <= 4
+    return width, height
+
+
+@needs_dot
+def test_a_5000_op_chain_renders_readably_by_default() -> None:
+    x = ag.Tensor(np.ones(3), requires_grad=True, name="x")
+    y = x
+    for i in range(5000):
+        y = ag.sin(y) if i % 2 else y * 1.01
+    _, height = assert_readable(draw_graph(y.sum()))
+    assert height < 1200
+
+
+@needs_dot
+def test_a_40_op_residual_network_renders_readably_and_whole_by_default() -> None:
+    rng = np.random.default_rng(0)
+    h = ag.Tensor(rng.standard_normal((2, 4)), name="x")
+    for i in range(10):  # 4 ops a block: matmul, add, relu, and the skip connection's add
+        w = ag.Tensor(rng.standard_normal((4, 4)), requires_grad=True, name=f"w{i}")
+        b = ag.Tensor(np.zeros(4), requires_grad=True, name=f"b{i}")
+        h = h + ag.relu(h @ w + b)
+    graph = draw_graph(h)
+    assert graph.omitted_ops == 0 and len(Parsed(graph).ids("o")) == 40
+    assert_readable(graph)
+
+
+@needs_dot
+def test_an_mlp_training_step_renders_readably_with_gradients() -> None:
+    import nn
+
+    nn.manual_seed(0)
+    model = nn.MLP([64, 64, 32, 10])
+    optimizer = nn.optim.Adam(model.parameters(), lr=1e-3)
+    rng = np.random.default_rng(0)
+    x, labels = rng.standard_normal((32, 64)), rng.integers(0, 10, 32)
+    loss = nn.CrossEntropyLoss()(model(ag.Tensor(x)), labels)
+    loss.backward()
+    optimizer.step()
+    graph = draw_graph(loss, model=model, show_grads=True)
+    assert "0.weight" in graph.source and "‖grad‖" in graph.source
+    assert_readable(graph)
 
 
 @needs_dot
