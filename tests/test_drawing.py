@@ -232,11 +232,19 @@ def test_every_op_of_a_random_graph_is_drawn_once_with_one_edge_per_operand_and_
     leaves = {id(x) for n in nodes for x in n.inputs if isinstance(x, ag.Tensor) and x.is_leaf}
     if after_backward:
         root.sum().backward()
-    g = parsed(root, max_nodes=None, legend=False)
+    g = parsed(root, max_nodes=None, max_chain=None, legend=False)
     assert len(g.ids("o")) == len(nodes)
     assert len(g.ids("t")) == len(nodes) + len(leaves)
     assert len(g.edges) == sum(len(n.inputs) + 1 for n in nodes)
     assert "shape unknown" not in g.source
+    short = parsed(root, max_nodes=None, max_chain=2, legend=False)  # chains of 3+ elided
+    chains = [i for i in short.nodes if re.fullmatch(r"e\d+", i)]
+    in_chains = [int(re.search(r"… (\d+) ops", short.label(i)).group(1)) for i in chains]  # type: ignore[union-attr]
+    assert len(short.ids("o")) + sum(in_chains) == len(nodes)  # every op drawn or counted
+    for chain in chains:  # one tensor in, one out
+        assert [t for t, h in short.edges if h == chain] and [
+            h for t, h in short.edges if t == chain
+        ]
 
 
 def test_labels_show_shape_and_dtype() -> None:
