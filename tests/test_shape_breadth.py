@@ -86,7 +86,7 @@ def test_squeeze_axis_follows_numpy_and_dim_follows_pytorch() -> None:
         x.squeeze(0)  # numpy: an axis that is not size 1 is an error
     assert x.squeeze(dim=0).shape == (2, 1, 3)  # PyTorch: left alone
     assert x.squeeze(dim=1).shape == (2, 3) and x.unsqueeze(dim=0).shape == (1, 2, 1, 3)
-    with pytest.raises(TypeError, match="not both"):
+    with pytest.raises(TypeError, match="got both"):
         x.squeeze(1, dim=1)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from autograd_core.engine import BROADCAST_TO, CAST, SUM_TO, Primitive, each_input, register
-from autograd_core.ops.common import Axis, check_axis, export, single_axis, tensor
+from autograd_core.ops.common import Axis, check_axis, export, one_of, single_axis, tensor
 from autograd_core.ops.elementwise import where
 from autograd_core.tensor import Tensor
 
@@ -71,21 +71,12 @@ def flatten(x: Any, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return reshape(x, (*x.shape[:start], -1, *x.shape[end + 1 :]))
 
 
-def pick(op: str, numpy_name: str, numpy_value: Any, torch_value: Any, default: Any = None) -> Any:
-    """One argument spelled two ways (numpy's `axis`, PyTorch's `dim`): whichever was given."""
-    if numpy_value is not None and torch_value is not None:
-        raise TypeError(f"{op}: give {numpy_name} or its PyTorch spelling, not both")
-    if numpy_value is not None:
-        return numpy_value
-    return default if torch_value is None else torch_value
-
-
 @export
 def squeeze(x: Any, axis: Axis = None, *, dim: Axis = None) -> Tensor:
     """Drop size-1 axes: all of them, or those in `axis` (which must have size 1, as numpy).
     With PyTorch's `dim=`, an axis whose size is not 1 is left alone, as PyTorch does."""
     x = tensor(x)
-    chosen = check_axis("squeeze", x, pick("squeeze", "axis", axis, dim))
+    chosen = check_axis("squeeze", x, one_of("squeeze", ("axis", "dim"), axis, dim))
     axes = range(x.ndim) if chosen is None else (chosen,) if isinstance(chosen, int) else chosen
     if axis is not None:
         for a in axes:
@@ -101,7 +92,7 @@ def squeeze(x: Any, axis: Axis = None, *, dim: Axis = None) -> Tensor:
 def unsqueeze(x: Any, axis: int | None = None, *, dim: int | None = None) -> Tensor:
     """Insert a size-1 axis at `axis` (negative counts from the new end)."""
     x = tensor(x)
-    axis = pick("unsqueeze", "axis", axis, dim)
+    axis = one_of("unsqueeze", ("axis", "dim"), axis, dim)
     if not isinstance(axis, (int, np.integer)) or not -x.ndim - 1 <= axis <= x.ndim:
         raise ValueError(f"unsqueeze: axis {axis} is out of range for a tensor of shape {x.shape}")
     position = axis % (x.ndim + 1)
@@ -406,7 +397,7 @@ CONCAT: Primitive = register(
 
 
 @export
-def concat(tensors: Sequence[Any], axis: int | None = None, *, dim: int | None = None) -> Tensor:
+def concat(tensors: Sequence[Any], axis: int = 0, *, dim: int | None = None) -> Tensor:
     """Join tensors along an existing axis (0 by default)."""
     items = [tensor(t) for t in tensors]
     if not items:
@@ -414,7 +405,7 @@ def concat(tensors: Sequence[Any], axis: int | None = None, *, dim: int | None =
     first = items[0]
     if first.ndim == 0:
         raise ValueError("concat: zero-dimensional tensors cannot be concatenated; use stack")
-    axis = single_axis("concat", first, pick("concat", "axis", axis, dim, default=0))
+    axis = single_axis("concat", first, one_of("concat", ("axis", "dim"), axis, dim, 0))
     outside = first.shape[:axis] + first.shape[axis + 1 :]
     for t in items[1:]:
         if t.ndim != first.ndim or t.shape[:axis] + t.shape[axis + 1 :] != outside:
@@ -434,9 +425,9 @@ def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
 
 
 @export
-def stack(tensors: Sequence[Any], axis: int | None = None, *, dim: int | None = None) -> Tensor:
+def stack(tensors: Sequence[Any], axis: int = 0, *, dim: int | None = None) -> Tensor:
     """Join same-shaped tensors along a new axis (0 by default)."""
-    axis = pick("stack", "axis", axis, dim, default=0)
+    axis = one_of("stack", ("axis", "dim"), axis, dim, 0)
     items = [tensor(t) for t in tensors]
     if not items:
         raise ValueError("stack: needs at least one tensor")
