@@ -252,8 +252,9 @@ def softmax_cross_entropy(
 # Binary cross-entropy of probabilities.
 # --------------------------------------------------------------------------------------------
 
-BCE_EPS = 1e-12
-"""The floor of p (1 - p) in the gradient of binary cross-entropy (PyTorch's EPSILON)."""
+BCE_EPS = float(np.float32(1e-12))
+"""The floor of p (1 - p) in the gradient of binary cross-entropy: PyTorch's EPSILON, 1e-12
+as a float32 (so gradients where it applies agree with torch's to the last bit)."""
 
 
 def _binary_cross_entropy_forward(p: np.ndarray, y: np.ndarray) -> np.ndarray:
