@@ -1,9 +1,10 @@
 """Weight initialization, in place, as `torch.nn.init` (same names, formulas and defaults).
 
 Every function takes an optional `generator` (a `np.random.Generator`); without one it draws
-from nn's default generator, which `nn.manual_seed(seed)` resets. So a model is reproducible
-either by calling `nn.manual_seed(0)` before building it, or by passing `generator=` (or a
-seed) to the layers that draw random numbers.
+from the program's one default generator (`autograd_core.default_generator()`, which `rand`
+and `randn` use too), reseeded by `nn.manual_seed(seed)` (the same as `ag.manual_seed`, as
+`torch.manual_seed`). So a model is reproducible either by calling `nn.manual_seed(0)` before
+building it, or by passing `generator=` (or a seed) to the layers that draw random numbers.
 
 - Xavier/Glorot (sigmoid, tanh): U(-a, a) with a = gain sqrt(6 / (fan_in + fan_out)), or
   N(0, gain^2 2 / (fan_in + fan_out)): keeps activation and gradient variance across layers.
@@ -18,26 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from autograd_core import Tensor
-
-_DEFAULT = np.random.default_rng()
-
-
-def manual_seed(seed: int) -> np.random.Generator:
-    """Reseed nn's default generator (used by layers and functions given no generator)."""
-    global _DEFAULT
-    _DEFAULT = np.random.default_rng(seed)
-    return _DEFAULT
-
-
-def default_generator() -> np.random.Generator:
-    return _DEFAULT
+from autograd_core import Tensor, default_generator
+from autograd_core import manual_seed as manual_seed  # nn.manual_seed: one seed for all
 
 
 def as_generator(generator: np.random.Generator | int | None) -> np.random.Generator:
-    """A Generator from a Generator, a seed, or None (nn's default generator)."""
+    """A Generator from a Generator, a seed, or None (the default generator)."""
     if generator is None:
-        return _DEFAULT
+        return default_generator()
     if isinstance(generator, np.random.Generator):
         return generator
     if isinstance(generator, (int, np.integer)) and not isinstance(generator, bool):

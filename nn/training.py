@@ -32,6 +32,7 @@ from autograd_core import Tensor
 from nn import functional as F
 from nn import losses
 from nn.module import Module
+from nn.optim.lr_scheduler import ReduceLROnPlateau
 
 Metric = Callable[[np.ndarray, Any], float]
 Metrics = Sequence[str | Metric] | Mapping[str, Metric] | str | None
@@ -345,8 +346,9 @@ def fit(
     `(output array, target) -> float` (or is a dict of them by name); the default "auto" is
     accuracy for a classification loss (see TASKS) and nothing else: regression records
     only the loss, and "accuracy" with a regression loss is an error.
-    `scheduler.step()` runs after each epoch. `early_stopping` is a patience (monitoring
-    val_loss, or loss without a val_loader) or an `EarlyStopping`. The tqdm progress bar
+    `scheduler.step()` runs after each epoch (`ReduceLROnPlateau` steps on the validation
+    loss, or the training loss without a validation loader). `early_stopping` is a patience
+    (monitoring val_loss, or loss without a val_loader) or an `EarlyStopping`. The tqdm progress bar
     shows the live loss; it is silent when `progress=False` or stdout is not a terminal.
     """
     if epochs < 0:
@@ -406,7 +408,9 @@ def fit(
                 shown = {"epoch": f"{epoch}/{epochs}", "loss": f"{record['loss']:.4f}"}
                 shown.update({k: f"{v:.4f}" for k, v in record.items() if k.startswith("val_")})
                 bar.set_postfix(shown)
-            if scheduler is not None:
+            if isinstance(scheduler, ReduceLROnPlateau):  # it steps on a metric
+                scheduler.step(record.get("val_loss", record["loss"]))
+            elif scheduler is not None:
                 scheduler.step()
             if stopper is not None and _should_stop(stopper, record, model, epoch):
                 break

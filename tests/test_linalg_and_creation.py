@@ -407,3 +407,14 @@ def test_every_constructor_is_exported() -> None:
     names += " manual_seed default_generator einsum tensordot outer diag trace tril triu"
     for name in names.split():
         assert name in ag.__all__ and callable(getattr(ag, name))
+
+
+def test_one_seed_covers_random_constructors_and_nn_initialization() -> None:
+    import nn
+
+    nn.manual_seed(5)
+    first = (ag.randn(3).data, nn.Linear(2, 2).weight.data.copy())
+    ag.manual_seed(5)
+    second = (ag.randn(3).data, nn.Linear(2, 2).weight.data.copy())
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -265,3 +265,17 @@ def test_demo_trains_digits_and_writes_the_curves(tmp_path: Path) -> None:
     )
     assert "test accuracy" in out.stdout
     assert (tmp_path / "digits_curves.png").exists()
+
+
+def test_fit_steps_reduce_lr_on_plateau_on_the_validation_loss() -> None:
+    X, y = nn.datasets.make_moons(64, noise=0.1, seed=0)
+    model = nn.MLP([2, 4, 2])
+    unused = nn.Parameter(np.zeros(1))  # the model never changes: its loss plateaus
+    optimizer = nn.optim.SGD([unused], lr=1.0)
+    scheduler = nn.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=0)
+    loader = nn.data.DataLoader(nn.data.TensorDataset(X, y), batch_size=32)
+    history = nn.fit(
+        model, nn.CrossEntropyLoss(), optimizer, loader, epochs=3, val_loader=loader,
+        scheduler=scheduler, progress=False,
+    )  # fmt: skip
+    assert history["lr"] == [1.0, 1.0, 0.5]  # the first epoch sets the best loss

@@ -150,12 +150,22 @@ def linear_case(draw: Draw) -> Case:
 
 
 def cross_entropy_case(draw: Draw) -> Case:
+    """Labels include ignored ones (-1); a mean over only ignored rows is nan, so keep one."""
     logits = draw(agt.arrays(agt.shapes(min_dims=1, max_dims=3)))
     labels = draw(
-        hnp.arrays(np.int64, logits.shape[:-1], elements=st.integers(0, logits.shape[-1] - 1))
+        hnp.arrays(np.int64, logits.shape[:-1], elements=st.integers(-1, logits.shape[-1] - 1))
     )
     reduction = draw(st.sampled_from(["none", "mean", "sum"]))
-    return (lambda z: ag.softmax_cross_entropy(z, labels, reduction)), [logits]
+    if reduction == "mean" and (labels == -1).all():
+        labels[...] = 0
+    return (lambda z: ag.softmax_cross_entropy(z, labels, reduction, ignore_index=-1)), [logits]
+
+
+def binary_cross_entropy_case(draw: Draw) -> Case:
+    shape = draw(agt.shapes())
+    p = draw(agt.arrays(shape, low=0.05, high=0.95))  # inside the clamps
+    y = draw(agt.arrays(shape, low=0.01, high=0.99))  # differences of y stay in [0, 1]
+    return ag.binary_cross_entropy, [p, y]
 
 
 INTEGERS = tuple(float(k) for k in range(-3, 4))  # where floor and ceil jump
@@ -207,6 +217,7 @@ CASES: dict[str, Callable[[Draw], Case]] = {
     "matmul": matmul_case,
     "linear": linear_case,
     "softmax_cross_entropy": cross_entropy_case,
+    "binary_cross_entropy": binary_cross_entropy_case,
     "cast": unary(lambda t: ag.cast(t, np.longdouble)),
     "tan": unary(ag.tan, agt.arrays(low=-1.2, high=1.2)),
     "sinh": unary(ag.sinh),
