@@ -510,9 +510,10 @@ def draw_graph(
         max_nodes: draw at most this many ops (the nearest to the root, each with its
             output; a collapsed module or an elided chain counts as one); the rest becomes
             one "… N more ops" box. None draws everything.
-        max_chain: a chain of more than this many ops in a row (each reading only the
-            previous one's result, used nowhere else, in the same module) keeps its first
-            and last `max_chain // 2` ops around one "… N ops" box. None draws every op.
+        max_chain: a chain longer than this (ops in a row, each reading only the previous
+            one's result, which nothing else reads, in one module call) keeps its first and
+            last `max_chain // 2` ops; one "… N ops in a chain" box stands for the rest.
+            None draws every op.
         legend: add a legend of the node kinds (and the colour bar with `show_grads`).
         title: a caption under the drawing.
 
@@ -548,8 +549,8 @@ def draw_graph(
             if len(node.scope) >= offset + depth:
                 key = tuple(id(m) for m in node.scope[: offset + depth])
         group_of.append(key)
-    chains = [] if max_chain is None else _long_chains(graph, group_of, max_chain // 2)
-    chain_of: list[int | None] = [None] * len(graph.ops)
+    chains = [] if max_chain is None else _long_chains(graph, group_of, max_chain)
+    chain_of: list[int | None] = [None] * len(graph.ops)  # which chain's middle each op is in
     for number, middle in enumerate(chains):
         for index in middle:
             chain_of[index] = number
@@ -640,15 +641,16 @@ def _describe(x: Any) -> str:
 
 
 def _long_chains(
-    graph: _Graph, group_of: list[tuple[int, ...] | None], ends: int
+    graph: _Graph, group_of: list[tuple[int, ...] | None], max_chain: int
 ) -> list[list[int]]:
-    """The middles of the chains longer than `2 * ends + 1` ops (each nearest-first).
+    """The middles of the chains longer than `max_chain` ops (each nearest-first).
 
     A chain is a run of ops, each reading the previous one's result and no other result
     (its other inputs are leaves or constants), where each such result is read once, by the
     next op, and the ops sit in the same module call: a straight line in the drawing. Its
-    `ends` ops at each end are drawn, the middle becomes one box.
+    `max_chain // 2` ops at each end are drawn, the middle becomes one box.
     """
+    ends = max_chain // 2
     previous: dict[int, int] = {}  # op -> the op whose result it continues
     for j, inputs in enumerate(graph.op_inputs):
         results = [x for x in inputs if isinstance(x, _Box) and x.node is not None]
@@ -671,7 +673,7 @@ def _long_chains(
         chain = [last]
         while chain[-1] in previous:
             chain.append(previous[chain[-1]])
-        if len(chain) - 2 * ends >= 2:
+        if len(chain) > max_chain:
             middles.append(chain[ends : len(chain) - ends])
     return middles
 
@@ -724,7 +726,7 @@ class _Drawing:
         self.norm_range: tuple[float, float] | None = None
         self.group_ident: dict[tuple[int, ...], str] = {}
         self.drawn_kinds: set[str] = set()
-        self.chains: list[list[int]] = []  # middles of long chains, nearest the root first
+        self.chains: list[list[int]] = []  # middles of long chains (set by draw_graph)
         self.chain_of: list[int | None] = [None] * len(graph.ops)
 
     # -- placement ------------------------------------------------------------------------
@@ -892,7 +894,8 @@ class _Drawing:
         names = [f"{name} ×{n}" for name, n in counts.most_common(3)]
         if len(counts) > 3:
             names.append("…")
-        label = _html(f"… {len(middle)} ops in a chain", ", ".join(names))
+        count = f"{len(middle)} op{'s' if len(middle) > 1 else ''}"
+        label = _html(f"… {count} in a chain", ", ".join(names))
         return f"\t{ident} [label={label} {_style('chain')}]\n"
 
     def _leaf_path(self, box: _Box) -> tuple[int, ...]:
