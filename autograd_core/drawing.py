@@ -5,7 +5,9 @@ explicit queue: no recursion, linear time) and returns a `graphviz.Digraph`: one
 tensor (name, shape, dtype; values and gradients on request), one oval per op (the name it
 has in the registry). Ops recorded inside nn modules sit in nested, labelled clusters, or are
 collapsed into one box per module call. `show_grads=True` colours tensors by the norm of their
-gradient on a log scale, so vanishing and exploding gradients show at a glance.
+gradient on a log scale, so vanishing and exploding gradients show at a glance. Large graphs
+stay readable: the layout runs top-down, the middle of a long chain of ops becomes one box,
+and past `max_nodes` the ops farthest from the root become one "… N more ops" box.
 
 `backward_steps(root)` replays the backward pass of a small graph step by step, the δ
 recursion of backpropagation: at each op, the upstream gradient δ = ∂L/∂out, the vector-
