@@ -20,6 +20,7 @@ Markers on the line just before a block (keep them rare):
 - `<!-- not-tested: reason -->`: the block is not run.
 
 Blocks that render or pipe a graph need Graphviz's `dot` program and are skipped without it.
+Python blocks must also be formatted as `ruff format` writes them (when ruff is installed).
 ```bash blocks are not run, but the files they name must exist, and so must every
 repository path and `python -m` module the README mentions.
 """
@@ -36,6 +37,8 @@ import os
 import pathlib
 import re
 import shutil
+import subprocess
+import sys
 import tokenize
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -205,6 +208,25 @@ def test_not_tested_markers_give_a_reason() -> None:
     for block in README_BLOCKS:
         if block.marker is not None:
             assert block.marker[1], f"the marker above README.md:{block.line} gives no reason"
+
+
+def test_python_blocks_are_formatted_as_ruff_formats_them() -> None:
+    ruff = shutil.which("ruff", path=pathlib.Path(sys.executable).parent) or shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed")
+    for block in README_BLOCKS:
+        if block.language == "python":
+            formatted = subprocess.run(
+                [ruff, "format", "--stdin-filename", "README_block.py", "-"],
+                input=block.code,
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+                check=True,
+            ).stdout
+            assert formatted == block.code, (
+                f"ruff formats the block at README.md:{block.line} differently:\n{formatted}"
+            )
 
 
 def test_files_named_in_shell_blocks_exist() -> None:

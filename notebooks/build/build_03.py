@@ -221,6 +221,7 @@ CELLS = [
     i, j = np.unravel_index(off_diagonal.argmax(), off_diagonal.shape)
     print(f"most frequent confusion: true {i} predicted as {j} ({off_diagonal[i, j]} times)")
     print("per-class recall:", np.round(np.diag(confusion) / confusion.sum(axis=1), 3))
+    print("errors by predicted class:", off_diagonal.sum(axis=0))
     """),
     code("""
     wrong = np.flatnonzero(test_pred != y_test)[:10]
@@ -235,9 +236,10 @@ CELLS = [
     """),
     md(r"""
     **Reading.** Training and validation curves stay close (no sign of overfitting at this
-    size), the test accuracy is printed above, and the errors concentrate in a few cells of
-    the confusion matrix. Several misclassified digits are ambiguous even to a human at 8x8
-    resolution.
+    size), and the test accuracy is printed above. The few errors are spread thinly over the
+    confusion matrix, at most 2 in a cell; the most common wrong answer is 8 (errors by
+    predicted class, printed above). Several misclassified digits are ambiguous even to a
+    human at 8x8 resolution.
     """),
     # ------------------------------------------------------------------------------------------
     md(r"""
