@@ -530,6 +530,20 @@ class Tensor(engine.Traced):
     def double(self) -> Tensor:
         return ops.cast(self, np.float64)
 
+    def to(self, dtype: Any) -> Tensor:
+        """PyTorch's `to`: another floating dtype; the device "cpu" (the only one) is a no-op."""
+        return self if dtype == "cpu" else ops.cast(self, dtype)
+
+    def contiguous(self) -> Tensor:
+        """Itself: numpy handles any memory layout (kept so PyTorch code runs unchanged)."""
+        return self
+
+    def t(self) -> Tensor:
+        """PyTorch's `t()`: a matrix transposed; 0-d and 1-D tensors as they are."""
+        if self.ndim > 2:
+            raise ValueError(f"t(): expects at most 2 dimensions, got shape {self.shape}")
+        return ops.transpose(self)
+
 
 def _requires_grad(x: Any) -> bool:
     return isinstance(x, Tensor) and x.requires_grad

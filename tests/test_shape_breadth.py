@@ -131,3 +131,11 @@ def test_flip_roll_moveaxis_follow_numpy() -> None:
     assert x.data[1, 0, 0] == 12.0
     with pytest.raises(ValueError, match="differ in length"):
         x.roll((1, 2), 0)
+
+
+def test_pytorch_conveniences_to_contiguous_t() -> None:
+    x = ag.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    assert x.to(np.float32).dtype == np.float32 and x.to("cpu") is x
+    assert x.contiguous() is x and x.t().shape == (3, 2) and x[0].t().shape == (3,)
+    with pytest.raises(ValueError, match="at most 2"):
+        ag.Tensor(np.zeros((1, 2, 3))).t()
