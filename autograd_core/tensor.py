@@ -400,6 +400,12 @@ class Tensor(engine.Traced):
     def __rmatmul__(self, other: Any) -> Tensor:
         return ops.matmul(other, self)
 
+    def __floordiv__(self, other: Any) -> Tensor:
+        return ops.floor(ops.div(self, other))
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return ops.floor(ops.div(other, self))
+
     def __mod__(self, other: Any) -> Tensor:
         return ops.mod(self, other)
 
@@ -465,10 +471,8 @@ class Tensor(engine.Traced):
     def relu(self) -> Tensor:
         return ops.relu(self)
 
-    def clip(self, lo: float | None = None, hi: float | None = None) -> Tensor:
-        return ops.clip(self, lo, hi)
-
-    clamp = clip
+    def clip(self, *args: Any, **kwargs: Any) -> Tensor:
+        return ops.clip(self, *args, **kwargs)
 
     def sum(self, *args: Any, **kwargs: Any) -> Any:
         return ops.sum(self, *args, **kwargs)

@@ -139,3 +139,26 @@ def test_pytorch_conveniences_to_contiguous_t() -> None:
     assert x.contiguous() is x and x.t().shape == (3, 2) and x[0].t().shape == (3,)
     with pytest.raises(ValueError, match="at most 2"):
         ag.Tensor(np.zeros((1, 2, 3))).t()
+
+
+def test_pytorch_method_spellings_of_module_functions() -> None:
+    x = ag.Tensor(np.array([[-2.0, 0.5], [1.5, 3.0]]), requires_grad=True)
+    y = ag.Tensor(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    np.testing.assert_allclose(x.add(y).data, x.data + y.data)
+    np.testing.assert_allclose(x.sub(1).data, x.data - 1)
+    np.testing.assert_allclose(x.mul(y).data, x.data * y.data)
+    np.testing.assert_allclose(x.div(2).data, x.data / 2)
+    np.testing.assert_allclose(x.pow(2).data, x.data**2)
+    np.testing.assert_allclose(x.matmul(y).data, x.data @ y.data)
+    np.testing.assert_allclose(x.erf().data, ag.erf(x).data)
+    np.testing.assert_allclose(x.clamp(min=0.0).data, np.maximum(x.data, 0.0))
+    np.testing.assert_allclose(ag.clamp(x, -1, 1).data, np.clip(x.data, -1, 1))
+    np.testing.assert_allclose(x.clip(max=1.0).data, np.minimum(x.data, 1.0))
+    with pytest.raises(TypeError, match="got both"):
+        x.clip(0.0, min=0.0)
+    np.testing.assert_allclose((x // 2).data, np.floor(x.data / 2))
+    np.testing.assert_allclose((7.0 // y).data, np.floor(7.0 / y.data))
+    assert x[:1].expand_as(x).shape == (2, 2) and x.view_as(np.zeros(4)).shape == (4,)
+    shaped = ag.randn_like(x, generator=0)
+    assert shaped.shape == x.shape and shaped.dtype == x.dtype and not shaped.requires_grad
+    assert ag.rand_like(x.float()).dtype == np.float32

@@ -128,7 +128,7 @@ def binary_function(prim: Primitive, doc: str) -> Callable[[Any, Any], Tensor]:
 
     function.__name__ = function.__qualname__ = prim.name
     function.__doc__ = doc
-    return export(function)
+    return export(method=True)(function)
 
 
 # --------------------------------------------------------------------------------------------

@@ -233,3 +233,21 @@ def full_like(x: Any, fill_value: Any, *, dtype: Any = None, requires_grad: bool
     """`fill_value` in the shape and dtype of `x`."""
     shape, chosen = _like("full_like", x, dtype)
     return _full("full_like", shape, fill_value, chosen, requires_grad)
+
+
+@export
+def rand_like(
+    x: Any, *, generator: Any = None, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
+    """Uniform random values in [0, 1) in the shape (and floating dtype) of `x`."""
+    x = tensor(x)
+    return rand(*x.shape, generator=generator, dtype=dtype or x.dtype, requires_grad=requires_grad)
+
+
+@export
+def randn_like(
+    x: Any, *, generator: Any = None, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
+    """Standard normal random values in the shape (and floating dtype) of `x`."""
+    x = tensor(x)
+    return randn(*x.shape, generator=generator, dtype=dtype or x.dtype, requires_grad=requires_grad)

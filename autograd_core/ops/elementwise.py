@@ -20,6 +20,7 @@ from autograd_core.ops.common import (
     binary_function,
     elementwise,
     export,
+    one_of,
     operand,
     operands,
     quiet,
@@ -37,7 +38,7 @@ NEG: Primitive = register(
 )
 
 
-@export
+@export(method=True)
 def neg(x: Any) -> Tensor:
     """-x."""
     return NEG(tensor(x))
@@ -190,7 +191,7 @@ EXP: Primitive = elementwise(
 )
 
 
-@export
+@export(method=True)
 def exp(x: Any) -> Tensor:
     """e ** x."""
     return EXP(tensor(x))
@@ -199,7 +200,7 @@ def exp(x: Any) -> Tensor:
 LOG: Primitive = elementwise("log", quiet(np.log), lambda g, out, x: g / x, doc="d/dx log(x) = 1/x")
 
 
-@export
+@export(method=True)
 def log(x: Any) -> Tensor:
     """Natural logarithm (-inf at 0, nan below)."""
     return LOG(tensor(x))
@@ -214,7 +215,7 @@ SQRT: Primitive = elementwise(
 )
 
 
-@export
+@export(method=True)
 def sqrt(x: Any) -> Tensor:
     """Square root; its derivative is inf at 0."""
     return SQRT(tensor(x))
@@ -225,7 +226,7 @@ LOG1P = elementwise(
 )
 
 
-@export
+@export(method=True)
 def log1p(x: Any) -> Tensor:
     """log(1 + x), accurate for small x."""
     return LOG1P(tensor(x))
@@ -240,7 +241,7 @@ EXPM1 = elementwise(
 )
 
 
-@export
+@export(method=True)
 def expm1(x: Any) -> Tensor:
     """e^x - 1, accurate for small x."""
     return EXPM1(tensor(x))
@@ -339,7 +340,7 @@ SIN: Primitive = elementwise(
 )
 
 
-@export
+@export(method=True)
 def sin(x: Any) -> Tensor:
     """Sine."""
     return SIN(tensor(x))
@@ -350,7 +351,7 @@ COS: Primitive = elementwise(
 )
 
 
-@export
+@export(method=True)
 def cos(x: Any) -> Tensor:
     """Cosine."""
     return COS(tensor(x))
@@ -365,7 +366,7 @@ TANH: Primitive = elementwise(
 )
 
 
-@export
+@export(method=True)
 def tanh(x: Any) -> Tensor:
     """Hyperbolic tangent."""
     return TANH(tensor(x))
@@ -512,7 +513,7 @@ SIGMOID: Primitive = elementwise(
 )
 
 
-@export
+@export(method=True)
 def sigmoid(x: Any) -> Tensor:
     """Logistic function 1/(1 + e^-x), computed without overflow."""
     return SIGMOID(tensor(x))
@@ -531,7 +532,7 @@ SOFTPLUS: Primitive = elementwise(
 )
 
 
-@export
+@export(method=True)
 def softplus(x: Any) -> Tensor:
     """log(1 + e^x), computed without overflow; its derivative is sigmoid(x)."""
     return SOFTPLUS(tensor(x))
@@ -545,7 +546,7 @@ RELU: Primitive = elementwise(
 )
 
 
-@export
+@export(method=True)
 def relu(x: Any) -> Tensor:
     """max(x, 0) with relu'(0) = 0."""
     return RELU(tensor(x))
@@ -559,7 +560,7 @@ ABS: Primitive = elementwise(
 )
 
 
-@export
+@export(method=True)
 def abs(x: Any) -> Tensor:
     """|x|; derivative sign(x), 0 at 0."""
     return ABS(tensor(x))
@@ -576,7 +577,7 @@ ERF: Primitive = elementwise(
 )
 
 
-@export
+@export(method=True)
 def erf(x: Any) -> Tensor:
     """The Gauss error function (exact GELU is x * (1 + erf(x / sqrt 2)) / 2)."""
     return ERF(tensor(x))
@@ -601,9 +602,18 @@ CLIP: Primitive = elementwise(
 )
 
 
-@export
-def clip(x: Any, lo: float | None = None, hi: float | None = None) -> Tensor:
-    """Clamp into [lo, hi] (either may be None)."""
+@export(method=True)
+def clip(
+    x: Any,
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    min: float | None = None,  # noqa: A002 - PyTorch's clamp(min=, max=)
+    max: float | None = None,  # noqa: A002
+) -> Tensor:
+    """Clamp into [lo, hi] (either may be None); PyTorch's `min=`/`max=` spell them too."""
+    lo = one_of("clip", ("lo", "min"), lo, min)
+    hi = one_of("clip", ("hi", "max"), hi, max)
     for name, bound in (("lo", lo), ("hi", hi)):
         if bound is not None and not isinstance(bound, (int, float, np.integer, np.floating)):
             raise TypeError(f"clip: {name} must be a number or None, got {type(bound).__name__}")
@@ -612,6 +622,12 @@ def clip(x: Any, lo: float | None = None, hi: float | None = None) -> Tensor:
     if lo is not None and hi is not None and lo > hi:
         raise ValueError(f"clip: lo={lo} is greater than hi={hi}")
     return CLIP(tensor(x), lo=lo, hi=hi)
+
+
+@export(method=True)
+def clamp(x: Any, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - PyTorch's names
+    """PyTorch's name for `clip`."""
+    return clip(x, min=min, max=max)
 
 
 # Piecewise-constant functions: zero gradient where they are differentiable (PyTorch's

@@ -51,7 +51,7 @@ MATMUL: Primitive = register(
 )
 
 
-@export
+@export(method=True)
 def matmul(a: Any, b: Any) -> Tensor:
     """Matrix product with numpy's rules for 1-D and batched operands."""
     a, b = operand(a, b), operand(b, a)

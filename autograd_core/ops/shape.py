@@ -615,6 +615,18 @@ def expand(x: Any, *sizes: Any) -> Tensor:
 
 
 @export(method=True)
+def expand_as(x: Any, other: Any) -> Tensor:
+    """`x` broadcast to the shape of `other` (PyTorch's `expand_as`)."""
+    return expand(x, *tensor(other).shape)
+
+
+@export(method=True)
+def view_as(x: Any, other: Any) -> Tensor:
+    """`x` reshaped to the shape of `other` (PyTorch's `view_as`)."""
+    return reshape(x, tensor(other).shape)
+
+
+@export(method=True)
 def masked_fill(x: Any, mask: Any, value: Any) -> Tensor:
     """x with `value` where the boolean `mask` is true (PyTorch's `masked_fill`); the gradient
     reaches x where the mask is false, and `value` (if a tensor) where it is true."""
