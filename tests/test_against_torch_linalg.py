@@ -13,7 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import autograd_core as ag  # noqa: E402
-from tests.test_against_torch import ours, theirs  # noqa: E402
+from tests.test_against_torch import compare_with_pytorch  # noqa: E402
 
 rng = np.random.default_rng(4321)
 
@@ -83,17 +83,7 @@ OPS: dict[str, tuple[Callable[..., Any], Callable[..., Any], list[np.ndarray]]] 
 
 @pytest.mark.parametrize("name", sorted(OPS))
 def test_value_gradient_and_hessian_vector_product_match_pytorch(name: str) -> None:
-    our_fn, torch_fn, arrays = OPS[name]
-    with torch.no_grad():
-        shape = tuple(torch_fn(*[torch.from_numpy(a) for a in arrays]).shape)
-    w = rng.standard_normal(shape)
-    v = [rng.standard_normal(a.shape) for a in arrays]
-    expected = theirs(torch_fn, arrays, w, v)
-    actual = ours(our_fn, arrays, w, v)
-    np.testing.assert_allclose(actual[0], expected[0], rtol=1e-10, atol=1e-12, err_msg="value")
-    for what, got, want in [("gradient", actual[1], expected[1]), ("hvp", actual[2], expected[2])]:
-        for i, (g, t) in enumerate(zip(got, want, strict=True)):
-            np.testing.assert_allclose(g, t, rtol=1e-10, atol=1e-12, err_msg=f"{what} {i}")
+    compare_with_pytorch(*OPS[name])
 
 
 # Deterministic constructors: (our call, PyTorch's call), float64 unless a dtype is named.

@@ -15,7 +15,7 @@ import autograd_core as ag
 
 torch = pytest.importorskip("torch")
 
-from tests.test_against_torch import ours, theirs  # noqa: E402 - after the skip
+from tests.test_against_torch import compare_with_pytorch  # noqa: E402 - after the skip
 
 rng = np.random.default_rng(2024)
 INF = float("inf")
@@ -133,18 +133,7 @@ OPS: dict[str, tuple[Callable[..., Any], Callable[..., Any], list[np.ndarray]]] 
 
 @pytest.mark.parametrize("name", sorted(OPS))
 def test_value_gradient_and_hessian_vector_product_match_pytorch(name: str) -> None:
-    our_fn, torch_fn, arrays = OPS[name]
-    with torch.no_grad():
-        shape = tuple(torch_fn(*[torch.from_numpy(a) for a in arrays]).shape)
-    w = rng.standard_normal(shape)
-    v = [rng.standard_normal(a.shape) for a in arrays]
-    expected = theirs(torch_fn, arrays, w, v)
-    actual = ours(our_fn, arrays, w, v)
-    for what, got, want in zip(["value", "gradient", "hvp"], actual, expected, strict=True):
-        for i, (g, t) in enumerate(
-            zip(got if what != "value" else [got], want if what != "value" else [want], strict=True)
-        ):
-            np.testing.assert_allclose(g, t, rtol=1e-10, atol=1e-12, err_msg=f"{what} {i}")
+    compare_with_pytorch(*OPS[name])
 
 
 def gradient_pair(our_fn: Callable[..., Any], torch_fn: Callable[..., Any], x: np.ndarray) -> Any:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import builtins
 import math
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -48,6 +49,24 @@ def _spread(g: Any, x: Any, axis: Axis, keepdims: bool) -> Any:
     """The cotangent of a sum, copied back to every element it summed."""
     shape = np.shape(x)
     return BROADCAST_TO(restore_axes(g, shape, axis, keepdims), shape=shape)
+
+
+def reduction_of_slope(
+    name: str, forward: Callable[..., Any], slope: Callable[..., Any], doc: str
+) -> Primitive:
+    """A reduction whose derivative is a `slope(out, x, axis, keepdims, *params)` of x's shape,
+    d out / d x_i: the VJP spreads the cotangent back and weighs it by the slope, the JVP
+    sums the tangent weighed by the slope (max, min, logsumexp, std, norm)."""
+
+    def vjp(g: Any, out: Any, x: Any, axis: Axis, keepdims: bool, **params: Any) -> Any:
+        weights = slope(out, x, axis, keepdims, **params)
+        return restore_axes(g, np.shape(x), axis, keepdims) * weights
+
+    def jvp(t: Any, out: Any, x: Any, axis: Axis, keepdims: bool, **params: Any) -> Any:
+        weights = slope(out, x, axis, keepdims, **params)
+        return SUM(t * weights, axis=axis, keepdims=keepdims)
+
+    return register(Primitive(name, forward, (vjp,), (jvp,), save_output=True, doc=doc))
 
 
 def _check_nonempty(op: str, x: Tensor, axis: Axis) -> None:
@@ -137,24 +156,11 @@ def _extremum_weights(out: Any, x: Any, axis: Axis, keepdims: bool) -> np.ndarra
 
 
 def _extremum(name: str, forward: Any) -> Primitive:
-    return register(
-        Primitive(
-            name,
-            forward,
-            (
-                lambda g, out, x, axis, keepdims: (
-                    restore_axes(g, np.shape(x), axis, keepdims)
-                    * _extremum_weights(out, x, axis, keepdims)
-                ),
-            ),
-            (
-                lambda t, out, x, axis, keepdims: SUM(
-                    t * _extremum_weights(out, x, axis, keepdims), axis=axis, keepdims=keepdims
-                ),
-            ),
-            save_output=True,
-            doc=f"{name} over axis; d/dx_i = 1 at the {name} (ties share it evenly), else 0",
-        )
+    return reduction_of_slope(
+        name,
+        forward,
+        _extremum_weights,
+        doc=f"{name} over axis; d/dx_i = 1 at the {name} (ties share it evenly), else 0",
     )
 
 
@@ -286,23 +292,11 @@ def _softmax_of(out: Any, x: Any, axis: Axis, keepdims: bool) -> Any:
     return EXP(x - restore_axes(out, np.shape(x), axis, keepdims))
 
 
-LOGSUMEXP: Primitive = register(
-    Primitive(
-        "logsumexp",
-        _logsumexp_forward,
-        (
-            lambda g, out, x, axis, keepdims: (
-                restore_axes(g, np.shape(x), axis, keepdims) * _softmax_of(out, x, axis, keepdims)
-            ),
-        ),
-        (
-            lambda t, out, x, axis, keepdims: SUM(
-                t * _softmax_of(out, x, axis, keepdims), axis=axis, keepdims=keepdims
-            ),
-        ),
-        save_output=True,
-        doc="log(sum(exp(x))), stable; d/dx = softmax(x)",
-    )
+LOGSUMEXP: Primitive = reduction_of_slope(
+    "logsumexp",
+    _logsumexp_forward,
+    _softmax_of,
+    doc="log(sum(exp(x))), stable; d/dx = softmax(x)",
 )
 
 
@@ -375,25 +369,12 @@ def _std_slope(out: Any, x: Any, axis: Axis, keepdims: bool, ddof: float) -> Any
     return centered / (safe * float(count(shape, axis) - ddof))
 
 
-STD: Primitive = register(
-    Primitive(
-        "std",
-        quiet(lambda x, axis, keepdims, ddof: np.std(x, axis=axis, keepdims=keepdims, ddof=ddof)),
-        (
-            lambda g, out, x, axis, keepdims, ddof: (
-                restore_axes(g, np.shape(x), axis, keepdims)
-                * _std_slope(out, x, axis, keepdims, ddof)
-            ),
-        ),
-        (
-            lambda t, out, x, axis, keepdims, ddof: SUM(
-                t * _std_slope(out, x, axis, keepdims, ddof), axis=axis, keepdims=keepdims
-            ),
-        ),
-        save_output=True,
-        doc="standard deviation over axis; d/dx_i = (x_i - mean) / ((n - ddof) std), 0 where "
-        "std = 0 (as PyTorch)",
-    )
+STD: Primitive = reduction_of_slope(
+    "std",
+    quiet(lambda x, axis, keepdims, ddof: np.std(x, axis=axis, keepdims=keepdims, ddof=ddof)),
+    _std_slope,
+    doc="standard deviation over axis; d/dx_i = (x_i - mean) / ((n - ddof) std), 0 where "
+    "std = 0 (as PyTorch)",
 )
 
 
@@ -495,25 +476,12 @@ def _norm_slope(out: Any, x: Any, axis: Axis, keepdims: bool, p: float) -> Any:
     return ratio ** (p - 1.0) * signs
 
 
-NORM: Primitive = register(
-    Primitive(
-        "norm",
-        _norm_forward,
-        (
-            lambda g, out, x, axis, keepdims, p: (
-                restore_axes(g, np.shape(x), axis, keepdims)
-                * _norm_slope(out, x, axis, keepdims, p)
-            ),
-        ),
-        (
-            lambda t, out, x, axis, keepdims, p: SUM(
-                t * _norm_slope(out, x, axis, keepdims, p), axis=axis, keepdims=keepdims
-            ),
-        ),
-        save_output=True,
-        doc="p-norm over axis for finite p > 0: (sum |x_i|^p)^(1/p); "
-        "d/dx_i = sign(x_i) (|x_i| / norm)^(p-1), 0 at x_i = 0 (as PyTorch)",
-    )
+NORM: Primitive = reduction_of_slope(
+    "norm",
+    _norm_forward,
+    _norm_slope,
+    doc="p-norm over axis for finite p > 0: (sum |x_i|^p)^(1/p); "
+    "d/dx_i = sign(x_i) (|x_i| / norm)^(p-1), 0 at x_i = 0 (as PyTorch)",
 )
 
 
