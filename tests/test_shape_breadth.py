@@ -162,3 +162,11 @@ def test_pytorch_method_spellings_of_module_functions() -> None:
     shaped = ag.randn_like(x, generator=0)
     assert shaped.shape == x.shape and shaped.dtype == x.dtype and not shaped.requires_grad
     assert ag.rand_like(x.float()).dtype == np.float32
+
+
+def test_roll_refuses_non_integer_shifts_and_dims_clearly() -> None:
+    x = ag.Tensor(np.arange(6.0).reshape(2, 3))
+    with pytest.raises(TypeError, match="shifts must be ints"):
+        x.roll(1.5)
+    with pytest.raises(TypeError, match="axis must be an int"):
+        x.roll(1, 0.5)

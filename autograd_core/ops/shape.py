@@ -556,14 +556,14 @@ def roll(x: Any, shifts: int | Sequence[int], dims: int | Sequence[int] | None =
     """Shift elements cyclically by `shifts` along `dims`; with no dims, along the flattened
     tensor, keeping its shape (numpy and PyTorch)."""
     x = tensor(x)
-    steps = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
+    steps = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
     if not all(isinstance(k, (int, np.integer)) for k in steps):
         raise TypeError(f"roll: shifts must be ints, got {shifts!r}")
     if dims is None:
         if len(steps) != 1:
             raise ValueError(f"roll: without dims, shifts must be one int, got {shifts!r}")
         return ROLL(x, shifts=(int(steps[0]),), axes=None)
-    axes = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    axes = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
     if len(axes) != len(steps):
         raise ValueError(f"roll: shifts {shifts!r} and dims {dims!r} differ in length")
     axes = tuple(single_axis("roll", x, a) for a in axes)
