@@ -77,9 +77,11 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # the op functions are exported at import time: give type checkers names
+    from autograd_core.ops.conv import *  # noqa: F403
     from autograd_core.ops.creation import *  # noqa: F403
     from autograd_core.ops.elementwise import *  # noqa: F403
     from autograd_core.ops.linalg import *  # noqa: F403
     from autograd_core.ops.neural import *  # noqa: F403
+    from autograd_core.ops.pooling import *  # noqa: F403
     from autograd_core.ops.reductions import *  # noqa: F403
     from autograd_core.ops.shape import *  # noqa: F403

@@ -20,7 +20,7 @@ from hypothesis.extra import numpy as hnp
 import autograd_core as ag
 from autograd_core import testing as agt
 from autograd_core.engine import grad as engine_grad
-from tests import cases_linalg, cases_reductions, cases_shape
+from tests import cases_conv, cases_linalg, cases_pooling, cases_reductions, cases_shape
 from tests.case_builders import Case, Draw, along_axis, binary, reduction, separated, unary
 from tests.numeric import check_forward, check_reverse, check_second_order
 
@@ -252,7 +252,9 @@ CASES: dict[str, Callable[[Draw], Case]] = {
         ag.std, lambda s: agt.distinct_arrays(agt.shapes(min_dims=1, min_side=2), spacing=0.3)
     )(draw),
 }
-CASES |= cases_reductions.CASES | cases_linalg.CASES | cases_shape.CASES
+FAMILIES = (cases_reductions, cases_linalg, cases_shape, cases_conv, cases_pooling)
+for family in FAMILIES:
+    CASES |= family.CASES
 
 # Composite functions of the public API get the same three checks.
 COMPOSITES: dict[str, Callable[[Draw], Case]] = {
@@ -279,13 +281,9 @@ COMPOSITES: dict[str, Callable[[Draw], Case]] = {
     ),
 }
 
-ALL_CASES = {
-    **CASES,
-    **COMPOSITES,
-    **cases_reductions.COMPOSITES,
-    **cases_linalg.COMPOSITES,
-    **cases_shape.COMPOSITES,
-}
+ALL_CASES = CASES | COMPOSITES
+for family in FAMILIES:
+    ALL_CASES |= family.COMPOSITES
 
 checks = settings(
     max_examples=25,

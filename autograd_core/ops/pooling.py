@@ -1,0 +1,3 @@
+"""Pooling: max pooling (which keeps its argmax), average and adaptive average pooling."""
+
+from __future__ import annotations
