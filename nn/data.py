@@ -9,6 +9,11 @@ Shuffling is deterministic for a `seed`: the loader owns a generator seeded once
 pass draws the next permutation from it, so a run replays exactly, epoch by epoch. Its
 `state_dict()` (the generator's state, the passes begun and the batches given in an unfinished
 pass) goes into a checkpoint, so a resumed run shuffles exactly as a straight run would.
+
+`transform=` (e.g. an `nn.transforms.Compose` of random crops and flips) is applied to each
+batch's inputs, the first array of a `TensorDataset`, as a numpy array before it becomes a
+Tensor. A transform with a `state_dict()` (every random one in `nn.transforms`) has its
+random state saved in the loader's, so a resumed run also augments exactly as a straight one.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import copy
 import itertools
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -114,8 +119,11 @@ class DataLoader:
 
     `shuffle` draws a new order on every pass from a generator seeded by `seed` (an int, a
     Generator, or None for nn's default generator); `drop_last` drops a final short batch.
-    `state_dict()`/`load_state_dict()` save and restore where the shuffling stands, so a
-    resumed run sees the batches a straight run would (also from the middle of a pass).
+    `transform` is called on each batch's inputs (its first entry, as a numpy array; a
+    batch of images for `nn.transforms`) before they are wrapped as a Tensor.
+    `state_dict()`/`load_state_dict()` save and restore where the shuffling (and the
+    transform's random draws) stand, so a resumed run sees the batches a straight run would
+    (also from the middle of a pass).
     """
 
     def __init__(
@@ -125,6 +133,7 @@ class DataLoader:
         shuffle: bool = False,
         drop_last: bool = False,
         seed: int | np.random.Generator | None = None,
+        transform: Callable[[np.ndarray], Any] | None = None,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
             raise TypeError(f"DataLoader: batch_size must be an int, got {batch_size!r}")
@@ -135,7 +144,13 @@ class DataLoader:
                 f"DataLoader: dataset must have __len__ and __getitem__, got "
                 f"{type(dataset).__name__}"
             )
+        if transform is not None and not callable(transform):
+            raise TypeError(
+                f"DataLoader: transform must be callable on a batch of inputs, got "
+                f"{type(transform).__name__}"
+            )
         self.dataset = dataset
+        self.transform: Any = transform
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.drop_last = drop_last
@@ -144,6 +159,7 @@ class DataLoader:
         self._pass_state: Mapping[str, Any] | None = None  # generator state before this pass
         self._yielded = 0  # batches given in the current pass
         self._skip = 0  # batches the next pass leaves out (set when resuming mid-pass)
+        self._transform_state: Any = None  # loaded mid-pass: set once that pass has its order
 
     def __len__(self) -> int:
         n = len(self.dataset)
@@ -156,6 +172,9 @@ class DataLoader:
         order = np.arange(n) if generator is None else generator.permutation(n)
         self._epoch += 1
         self._yielded, skip, self._skip = 0, self._skip, 0
+        if self._transform_state is not None:  # after the order: they may share a generator
+            self.transform.load_state_dict(self._transform_state)
+            self._transform_state = None
         this_pass = self._epoch
         try:
             for start in range(skip * self.batch_size, n, self.batch_size):
@@ -164,32 +183,60 @@ class DataLoader:
                     return
                 self._yielded = start // self.batch_size + 1  # counted before the caller trains
                 if hasattr(self.dataset, "batch"):
-                    yield self.dataset.batch(indices)
+                    batch = self.dataset.batch(indices)
                 else:
-                    yield _collate([self.dataset[int(i)] for i in indices])
+                    batch = _collate([self.dataset[int(i)] for i in indices])
+                yield batch if self.transform is None else self._transformed(batch)
         except GeneratorExit:  # the caller left this pass early (`break`): it counts as done
             if self._epoch == this_pass:
                 self._yielded = 0
             raise
 
+    def _transformed(self, batch: Any) -> Any:
+        """The batch with `transform` applied to its inputs (its first entry)."""
+        if isinstance(batch, tuple):
+            return (_batch_value(_array(self.transform(_array(batch[0])))), *batch[1:])
+        return _batch_value(_array(self.transform(_array(batch))))
+
+    def _transform_state_dict(self) -> Any:
+        """The transform's state (its random draws), or None if it has no `state_dict`."""
+        if self._transform_state is not None:  # loaded mid-pass, not resumed yet
+            return copy.deepcopy(self._transform_state)
+        if hasattr(self.transform, "state_dict"):
+            return copy.deepcopy(self.transform.state_dict())
+        return None
+
     def state_dict(self) -> dict[str, Any]:
         """Where the loader stands: {"epoch": passes begun and finished, "batches_yielded":
         batches already given of an unfinished pass, "generator": the shuffling generator's
-        state (None without shuffle)}. Without a seed that generator is nn's default one."""
+        state (None without shuffle), "transform": the transform's state dict (None without
+        a transform that has one)}. Without a seed that generator is nn's default one."""
         generator = as_generator(self._rng).bit_generator.state if self.shuffle else None
         epoch, given = self._epoch, self._skip  # _skip: loaded mid-pass, not resumed yet
         if not given and 0 < self._yielded < len(self):  # unfinished: replayed from its start
             epoch, given, generator = self._epoch - 1, self._yielded, self._pass_state
-        return {"epoch": epoch, "batches_yielded": given, "generator": copy.deepcopy(generator)}
+        return {
+            "epoch": epoch,
+            "batches_yielded": given,
+            "generator": copy.deepcopy(generator),
+            "transform": self._transform_state_dict(),
+        }
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Continue from a `state_dict()`: the next pass shuffles (and, after an unfinished
-        pass, starts) where the saved loader's would have."""
+        pass, starts) where the saved loader's would have, and the transform draws as the
+        saved one would. Everything is checked before anything is written. (A state without
+        "transform", from before loaders had transforms, loads into a loader without a
+        random transform.)"""
         names = ("epoch", "batches_yielded", "generator")
-        if not isinstance(state_dict, Mapping) or set(state_dict) != set(names):
-            keys = list(state_dict) if isinstance(state_dict, Mapping) else type(state_dict)
-            raise ValueError(f"DataLoader.load_state_dict: expected the keys {names}, got {keys}")
+        keys = set(state_dict) if isinstance(state_dict, Mapping) else set()
+        if not isinstance(state_dict, Mapping) or not set(names) <= keys <= {*names, "transform"}:
+            got = list(state_dict) if isinstance(state_dict, Mapping) else type(state_dict)
+            raise ValueError(
+                f"DataLoader.load_state_dict: expected the keys {(*names, 'transform')}, got {got}"
+            )
         epoch, skip, saved = (state_dict[name] for name in names)
+        saved_transform = state_dict.get("transform")
         for name, count in (("epoch", epoch), ("batches_yielded", skip)):
             if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
                 raise ValueError(f"DataLoader.load_state_dict: {name} must be an int >= 0")
@@ -203,13 +250,35 @@ class DataLoader:
                 f"{'shuffled' if saved is not None else 'did not shuffle'}, this one "
                 f"{'does' if self.shuffle else 'does not'}"
             )
+        has_state = hasattr(self.transform, "state_dict")
+        if has_state != (saved_transform is not None):
+            raise ValueError(
+                "DataLoader.load_state_dict: the saved loader's transform had "
+                f"{'no' if has_state else 'a'} random state, this one's "
+                f"({type(self.transform).__name__}) {'has one' if has_state else 'has none'}"
+            )
+        if has_state:  # written first: it checks itself, and is undone if the generator fails
+            current = copy.deepcopy(self.transform.state_dict())
+            try:
+                self.transform.load_state_dict(saved_transform)
+            except (TypeError, ValueError, KeyError, AttributeError) as error:
+                raise ValueError(
+                    f"DataLoader.load_state_dict: the saved transform state does not fit this "
+                    f"loader's {type(self.transform).__name__} ({error})"
+                ) from None
         if saved is not None:
             generator = as_generator(self._rng)
             try:
                 generator.bit_generator.state = copy.deepcopy(dict(saved))
             except (TypeError, ValueError, KeyError) as error:
+                if has_state:
+                    self.transform.load_state_dict(current)
                 raise ValueError(
                     f"DataLoader.load_state_dict: the saved generator state does not fit this "
                     f"loader's {type(generator.bit_generator).__name__} ({error})"
                 ) from None
         self._epoch, self._skip, self._yielded = int(epoch), int(skip), 0
+        # Mid-pass, the transform's state is set again once the resumed pass has drawn its
+        # order: if both use one generator (nn's default one), the order is drawn from the
+        # saved pass start and the transform continues from where it stood.
+        self._transform_state = copy.deepcopy(saved_transform) if skip and has_state else None

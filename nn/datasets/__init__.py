@@ -1,5 +1,6 @@
-"""Small data sets that need no network: the bundled 8x8 handwritten digits and 2-D toy
-problems (XOR, two moons, concentric circles, spirals) for classification demos.
+"""Small data sets that need no network: the bundled 8x8 handwritten digits, one bundled colour
+photo (to show image augmentations on) and 2-D toy problems (XOR, two moons, concentric
+circles, spirals) for classification demos.
 
 Every generator is `(n_samples, noise=..., seed=...) -> (X, y)` with X float64 (n, 2) and
 y int64 (n,); the same seed gives the same data.
@@ -12,7 +13,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["load_digits", "make_circles", "make_moons", "make_spirals", "make_xor"]
+__all__ = [
+    "load_digits",
+    "load_sample_photo",
+    "make_circles",
+    "make_moons",
+    "make_spirals",
+    "make_xor",
+]
 
 
 def load_digits(normalize: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -25,6 +33,17 @@ def load_digits(normalize: bool = False) -> tuple[np.ndarray, np.ndarray]:
         images, target = data["images"], data["target"]
     X = images.astype(np.float64)
     return (X / 16.0 if normalize else X), target.astype(np.int64)
+
+
+def load_sample_photo() -> np.ndarray:
+    """A colour photo, "Chelsea the cat" by Stefan van der Walt (CC0, from scikit-image's
+    sample data), downscaled to 100x100: float64 (3, H, W), RGB channels first, values in
+    [0, 1]. `photo[None]` is a batch of one for `nn.transforms`. Shipped in the package; see
+    nn/datasets/CHELSEA_LICENSE.txt for the source and the licence."""
+    path = resources.files(__package__).joinpath("chelsea.npz")
+    with path.open("rb") as f, np.load(f, allow_pickle=False) as data:
+        image = data["image"]
+    return image.astype(np.float64) / 255.0
 
 
 def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
