@@ -8,6 +8,8 @@
 - losses: MSELoss, L1Loss, HuberLoss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss
 - regularization: Dropout, BatchNorm1d, LayerNorm, `l1_penalty`, `l2_penalty`
 - `nn.init`, `nn.optim` (+ `nn.optim.lr_scheduler`), `nn.utils`, `nn.data`, `nn.datasets`
+- `nn.transforms`: seeded image augmentation of batches (N, C, H, W) (flips, crops, AlexNet's
+  PCA colour augmentation, Normalize, Compose), for `DataLoader(..., transform=...)`
 - training: `fit`, `evaluate`, `predict`, `History`, `EarlyStopping`
 - checkpoints: `save`, `load` (.npz, never pickle; a model, optimizer, scheduler and loader
   state with the epoch in one file)
@@ -19,7 +21,7 @@ use by default; or pass `generator=` (a seed or `np.random.Generator`) to the la
 Importing nn never imports tqdm or matplotlib; they load when a progress bar or plot is made.
 """
 
-from nn import data, datasets, functional, init, optim, utils
+from nn import data, datasets, functional, init, optim, transforms, utils
 from nn.functional import l1_penalty, l2_penalty
 from nn.init import manual_seed
 from nn.layers import (
@@ -122,5 +124,6 @@ __all__ = [
     "optim",
     "predict",
     "save",
+    "transforms",
     "utils",
 ]
