@@ -221,6 +221,27 @@ def dropout(
     return x * _const(keep / (1.0 - p), x)
 
 
+def dropout2d(
+    x: Any, p: float = 0.5, training: bool = True, generator: np.random.Generator | None = None
+) -> Tensor:
+    """Channel dropout: zero each whole channel (axis 1 of (N, C, H, W), or of (N, C, L) as
+    PyTorch treats 3-D inputs) with probability p and scale the rest by 1/(1-p); the identity
+    when training=False."""
+    x = _t(x)
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout2d: probability p must be in [0, 1], got {p}")
+    if x.ndim not in (3, 4):
+        raise ValueError(
+            f"dropout2d: expected input (N, C, H, W) or (N, C, L), got shape {x.shape}"
+        )
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    keep = as_generator(generator).random(x.shape[:2]) >= p  # one draw per channel
+    return x * _const((keep / (1.0 - p)).reshape(x.shape[:2] + (1,) * (x.ndim - 2)), x)
+
+
 def batch_norm(
     x: Any,
     running_mean: np.ndarray | None,
@@ -231,16 +252,19 @@ def batch_norm(
     momentum: float = 0.1,
     eps: float = 1e-5,
 ) -> Tensor:
-    """x_hat = (x - mu) / sqrt(var + eps), then weight * x_hat + bias, per channel (axis 1).
+    """x_hat = (x - mu) / sqrt(var + eps), then weight * x_hat + bias, per channel (axis 1),
+    the statistics taken over every other axis: (N, C), (N, C, L) or (N, C, H, W).
 
     In training the batch statistics are used (biased variance) and the running arrays are
     updated in place: r = (1 - momentum) r + momentum * stat, with the unbiased variance
     n / (n - 1) var, as PyTorch. Otherwise the running statistics are used.
     """
     x = _t(x)
-    if x.ndim not in (2, 3):
-        raise ValueError(f"batch_norm: expected input (N, C) or (N, C, L), got shape {x.shape}")
-    axes: tuple[int, ...] = (0,) if x.ndim == 2 else (0, 2)
+    if x.ndim < 2:
+        raise ValueError(
+            f"batch_norm: expected input (N, C), (N, C, L) or (N, C, H, W), got shape {x.shape}"
+        )
+    axes = (0, *range(2, x.ndim))  # every axis but the channels
     shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
     if training:
         n = int(np.prod([x.shape[a] for a in axes]))

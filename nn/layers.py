@@ -1,4 +1,5 @@
-"""Layers: Linear, the activation modules, Maxout, DyT, Dropout, BatchNorm1d, LayerNorm, MLP.
+"""Layers: Linear, the activation modules, Maxout, DyT, Flatten, Dropout, Dropout2d,
+BatchNorm1d, BatchNorm2d, LayerNorm, MLP.
 
 Layers that draw random numbers (initialization, dropout) take `generator=`: a
 `np.random.Generator` or an int seed; without one they use nn's default generator, which
@@ -159,6 +160,21 @@ class Identity(Module):
 
     def forward(self, x: Any) -> Any:
         return x
+
+
+class Flatten(Module):
+    """Merge axes start_dim..end_dim into one: (N, C, H, W) -> (N, C*H*W) by default, the
+    step from a CNN's feature maps to its fully connected classifier."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x: Any) -> Tensor:
+        return ag.flatten(x, self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
 class LeakyReLU(Module):
@@ -415,13 +431,38 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
-class BatchNorm1d(Module):
-    """Batch normalization over (N, C) or (N, C, L) inputs, per channel C.
+class Dropout2d(Module):
+    """Channel dropout for CNNs: in training zero each whole channel (axis 1 of an (N, C, H, W)
+    or (N, C, L) input) with probability p and scale the rest by 1/(1-p); the identity in eval
+    mode. Neighbouring pixels are correlated, so dropping single pixels regularizes little."""
 
-    Training: normalize with the batch mean and biased variance and update the running
-    statistics r <- (1 - momentum) r + momentum * stat (variance unbiased, as PyTorch); with
-    momentum=None a cumulative average. Eval: normalize with the running statistics.
+    def __init__(self, p: float = 0.5, *, generator: Generator = None) -> None:
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout2d: probability p must be in [0, 1], got {p}")
+        self.p = p
+        self._generator = None if generator is None else init.as_generator(generator)
+
+    def forward(self, x: Any) -> Tensor:
+        return F.dropout2d(x, self.p, self.training, self._generator)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class _BatchNorm(Module):
+    """What BatchNorm1d and BatchNorm2d share: per-channel (axis 1) normalization with
+    PyTorch's parameters (`weight`, `bias`) and buffers (`running_mean`, `running_var`,
+    `num_batches_tracked`), so state dicts load both ways.
+
+    Training: normalize with the batch mean and biased variance over every axis but the
+    channels, and update the running statistics r <- (1 - momentum) r + momentum * stat
+    (variance unbiased, as PyTorch); with momentum=None a cumulative average. Eval: normalize
+    with the running statistics (or the batch's, with track_running_stats=False).
     """
+
+    _ndims: tuple[int, ...] = ()
+    _layouts = ""  # the accepted input shapes, with {c} for the channel count
 
     def __init__(
         self,
@@ -435,7 +476,7 @@ class BatchNorm1d(Module):
     ) -> None:
         super().__init__()
         dtype = _dtype(dtype)
-        num_features = _size("BatchNorm1d", "num_features", num_features)
+        num_features = _size(type(self).__name__, "num_features", num_features)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
@@ -455,10 +496,13 @@ class BatchNorm1d(Module):
 
     def forward(self, x: Any) -> Tensor:
         x = _input(self, x, self.weight if self.weight is not None else self.running_mean)
-        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
+        if x.ndim not in self._ndims or x.shape[1] != self.num_features:
+            got = f"{x.shape}"
+            if x.ndim in self._ndims:  # the right layout with the wrong channel count
+                got += f" ({x.shape[1]} channels, not {self.num_features})"
             raise ValueError(
-                f"BatchNorm1d({self.num_features}): expected input (N, {self.num_features}) "
-                f"or (N, {self.num_features}, L), got {x.shape}"
+                f"{type(self).__name__}({self.num_features}): expected input "
+                f"{self._layouts.format(c=self.num_features)}, got {got}"
             )
         momentum = self.momentum
         if self.training and self.track_running_stats:
@@ -481,6 +525,23 @@ class BatchNorm1d(Module):
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
             f"affine={self.affine}, track_running_stats={self.track_running_stats}"
         )
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalization over (N, C) or (N, C, L) inputs, per channel C (statistics over
+    N, or over N and L)."""
+
+    _ndims = (2, 3)
+    _layouts = "(N, {c}) or (N, {c}, L)"
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalization for CNNs: (N, C, H, W) inputs, one mean and variance per channel C
+    taken over N, H and W (every pixel of a channel shares the statistics, as the filter that
+    made it is shared too)."""
+
+    _ndims = (4,)
+    _layouts = "(N, {c}, H, W)"
 
 
 class LayerNorm(Module):
