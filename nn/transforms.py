@@ -97,16 +97,16 @@ def _windows(images: Images, rows: np.ndarray, cols: np.ndarray) -> Images:
     return images[index]
 
 
-def _zero_pad(images: Images, top: int, left: int) -> Images:
-    """`top` rows of zeros above and below each image and `left` columns on each side."""
-    if not top and not left:
+def _zero_pad(images: Images, pad_h: int, pad_w: int) -> Images:
+    """`pad_h` rows of zeros above and below each image, `pad_w` columns left and right."""
+    if not pad_h and not pad_w:
         return images
     n, c, h, w = images.shape
     if isinstance(images, Tensor):
-        padded = ag.zeros(n, c, h + 2 * top, w + 2 * left, dtype=images.dtype)
-        padded[:, :, top : top + h, left : left + w] = images  # recorded: gradients flow back
+        padded = ag.zeros(n, c, h + 2 * pad_h, w + 2 * pad_w, dtype=images.dtype)
+        padded[:, :, pad_h : pad_h + h, pad_w : pad_w + w] = images  # recorded: grads flow back
         return padded
-    return np.pad(images, ((0, 0), (0, 0), (top, top), (left, left)))
+    return np.pad(images, ((0, 0), (0, 0), (pad_h, pad_h), (pad_w, pad_w)))
 
 
 class RandomTransform:
@@ -128,9 +128,9 @@ class RandomTransform:
         if not isinstance(state_dict, Mapping) or set(state_dict) != {"generator"}:
             keys = list(state_dict) if isinstance(state_dict, Mapping) else type(state_dict)
             raise ValueError(f"{name}.load_state_dict: expected the key 'generator', got {keys}")
-        state = copy.deepcopy(dict(state_dict["generator"]))
         scratch = type(self.generator.bit_generator)()
         try:
+            state = copy.deepcopy(dict(state_dict["generator"]))
             scratch.state = state
         except (TypeError, ValueError, KeyError) as error:
             raise ValueError(

@@ -579,6 +579,12 @@ ERRORS = [
         ValueError,
         r"RandomCrop.load_state_dict: expected the key 'generator', got \['seed'\]",
     ),
+    (
+        lambda: T.RandomCrop(2).load_state_dict({"generator": None}),
+        ValueError,
+        r"RandomCrop.load_state_dict: the saved generator state does not fit this transform's "
+        r"PCG64",
+    ),
 ]
 
 
