@@ -75,6 +75,13 @@ OPS: dict[str, tuple[Callable[..., Any], Callable[..., Any], list[np.ndarray]]] 
     "adaptive_larger_than_input": adaptive_case((7, 9), (2, 3, 5, 6)),
     "adaptive_none": adaptive_case((None, 4), (2, 3, 5, 6)),
     "adaptive_unbatched": adaptive_case((2, 3), (3, 7, 4)),
+    # planes large enough for average pooling's factored products (small ones: one matrix)
+    "max_pool2d_large_planes": pool_case(ag.max_pool2d, F.max_pool2d, (3, 2, 1), (2, 2, 24, 26)),
+    "avg_pool2d_large_planes": pool_case(ag.avg_pool2d, F.avg_pool2d, (3, 2, 1), (2, 2, 24, 26)),
+    "avg_pool2d_large_planes_2x2": pool_case(
+        ag.avg_pool2d, F.avg_pool2d, (2, None, 0), (2, 2, 24, 26)
+    ),
+    "adaptive_large_planes": adaptive_case((5, 7), (2, 2, 24, 26)),
 }
 
 

@@ -163,6 +163,54 @@ def test_avg_pool_is_the_mean_of_each_window_with_padding_zeros_counted(
     )
 
 
+def reference_adaptive_pool(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Output (i, j) averages rows floor(i H/OH) .. ceil((i+1) H/OH) - 1, and so on."""
+    (h, w), (oh, ow) = x.shape[-2:], size
+    out = np.empty((*x.shape[:-2], oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            rows = slice(i * h // oh, -(-(i + 1) * h // oh))
+            cols = slice(j * w // ow, -(-(j + 1) * w // ow))
+            out[..., i, j] = x[..., rows, cols].mean(axis=(-2, -1))
+    return out
+
+
+@pytest.mark.parametrize("side", [6, 13, 30])  # one matrix for small planes, factors past
+@pytest.mark.parametrize(
+    "pool",
+    [
+        (
+            "avg 2x2",
+            lambda t: ag.avg_pool2d(t, 2),
+            lambda x: reference_pool(x, ((2, 2),) * 2 + ((0, 0),), np.mean, 0.0),
+        ),
+        (
+            "avg 3x3 s2 p1",
+            lambda t: ag.avg_pool2d(t, 3, 2, 1),
+            lambda x: reference_pool(x, ((3, 3), (2, 2), (1, 1)), np.mean, 0.0),
+        ),
+        (
+            "adaptive 5x4",
+            lambda t: ag.adaptive_avg_pool2d(t, (5, 4)),
+            lambda x: reference_adaptive_pool(x, (5, 4)),
+        ),
+    ],
+    ids=lambda p: p[0],
+)
+def test_average_pools_of_small_and_large_planes_are_window_means_with_adjoint_gradients(
+    side: int, pool: Any
+) -> None:
+    """Values against the windows one at a time; the gradient is the adjoint of the linear
+    map: <pool(x), g> = <x, grad of <pool(x), g>>, for any g."""
+    _, ours, reference = pool
+    rng = np.random.default_rng(side)
+    x = rng.standard_normal((2, 3, side, side + 1))
+    y = ours(ag.Tensor(x))
+    np.testing.assert_allclose(y.data, reference(x), rtol=1e-12, atol=1e-14)
+    g = rng.standard_normal(y.shape)
+    np.testing.assert_allclose(np.sum(y.data * g), np.sum(x * gradient(ours, x, g)), rtol=1e-12)
+
+
 def reference_max_pool_gradient(x: np.ndarray, pairs: Any, g: np.ndarray) -> np.ndarray:
     """Each window's cotangent added where numpy's argmax (the first maximum) is."""
     (kh, kw), (sh, sw), (ph, pw) = pairs
