@@ -4,8 +4,9 @@ Max pooling is two linear primitives. Once the position of each window's first m
 known (the argmax, found on the arrays and a constant of the graph), `max_pool2d` is x read
 at those positions and its adjoint `max_pool2d_backward` adds a cotangent back at them;
 each one's VJP is the other and each one's JVP is itself, so forward mode and derivatives
-of any order come for free. Average pooling is linear too, and composed: each plane times
-two small averaging matrices, rows @ x @ cols^T.
+of any order come for free (fwd+bwd 0.7-0.9x PyTorch with 2x2 windows at batch 64, where a
+reshape and the reduction `max` took 5-6x). Average pooling is linear too, and composed:
+each plane times two small averaging matrices, rows @ plane @ cols^T.
 
 Sizes follow the course's formula, out = floor((in + 2p - k)/s) + 1, per spatial axis.
 """
@@ -111,7 +112,7 @@ def _first_maxima(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> n
         planes = np.pad(planes, ((0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
     windows = sliding_window_view(planes, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]
     # One copy with the window offset first makes every comparison below run on contiguous
-    # arrays: 1.4-1.8x faster than on the strided views (batch 64, 2x2 and 3x3 windows).
+    # arrays: 1.3-1.8x faster than on the strided views (batch 64, 2x2 and 3x3 windows).
     offsets = np.ascontiguousarray(windows.transpose(3, 4, 0, 1, 2))
     best = offsets[0, 0].copy()
     step = np.zeros(best.shape, dtype=np.int32)  # from the window's corner to its maximum
@@ -119,7 +120,7 @@ def _first_maxima(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> n
         candidate = offsets[i, j]
         replaces = (candidate > best) | np.isnan(candidate)
         # steps grow in scan order, so the last replacement is the largest step; arithmetic,
-        # not np.putmask (9x slower on a random mask)
+        # not np.putmask (7x slower on a random mask)
         np.maximum(step, replaces * np.int32(i * w + j), out=step)
         np.maximum(best, candidate, out=best)
     n, oh, ow = best.shape
@@ -187,7 +188,7 @@ def max_pool2d(
 
 
 # --------------------------------------------------------------------------------------------
-# Average pooling: a linear map of each plane, composed of two matrix products.
+# Average pooling: a linear map of each plane, composed of matrix products.
 # --------------------------------------------------------------------------------------------
 
 
@@ -252,7 +253,7 @@ def adaptive_avg_pool2d(input: Any, output_size: Any) -> Tensor:  # noqa: A002 -
     h, w = x.shape[-2:]
     sizes = tuple(n if m is None else m for n, m in zip((h, w), sizes, strict=True))
     out = _pair("adaptive_avg_pool2d", "output_size", sizes, 1)
-    if out == (1, 1):  # global average pooling: one mean, 4x faster than the products
+    if out == (1, 1):  # global average pooling: one mean, 2.3x faster than the product
         return mean(x, axis=(-2, -1), keepdims=True)
     windows = []
     for n, m in zip((h, w), out, strict=True):
