@@ -127,11 +127,11 @@ def _first_maxima(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> n
     rows, cols = np.arange(oh) * sh - ph, np.arange(ow) * sw - pw  # corners (maybe padding)
     corners = (np.arange(n) * (h * w))[:, None, None] + (rows * w)[:, None] + cols
     argmax = corners + step
-    if ph or pw:  # only a window of -inf can point into the padding: to its first pixel
+    if (ph or pw) and (lost := best == -np.inf).any():  # all -inf: their first pixel
         first_pixels = (
             corners + (np.maximum(rows, 0) - rows)[:, None] * w + np.maximum(cols, 0) - cols
         )
-        argmax = np.where(best == -np.inf, first_pixels, argmax)
+        argmax = np.where(lost, first_pixels, argmax)
     return argmax.reshape(*lead, oh, ow)
 
 
