@@ -364,6 +364,13 @@ def _paddings(
     return tuple((p, p) for p in _ints(op, "padding", padding, len(kernel), 0))
 
 
+def _shown(padding: tuple[Pair, ...]) -> tuple[Any, ...]:
+    """Paddings as the user wrote them: one number per axis, or (before, after) pairs."""
+    if all(before == after for before, after in padding):
+        return tuple(before for before, _ in padding)
+    return padding
+
+
 def _check_output_sizes(
     op: str,
     described: str,
@@ -382,8 +389,8 @@ def _check_output_sizes(
             raise ValueError(
                 f"{op}: {described} leaves no output: the output {name} would be {FORMULA} = "
                 f"floor(({n} + {p[0] + p[1]} - {d}*({k}-1) - 1)/{s}) + 1 = {out} (stride "
-                f"{stride}, padding {padding}, dilation {dilation}); the kernel, dilated, must "
-                f"fit the padded input"
+                f"{stride}, padding {_shown(padding)}, dilation {dilation}); the kernel, "
+                f"dilated, must fit the padded input"
             )
         sizes.append(out)
     return tuple(sizes)
@@ -418,14 +425,13 @@ def _bias(op: str, bias: Any, channels: int) -> Tensor | None:
     return b
 
 
-def _groups(op: str, groups: Any, in_channels: int, out_channels: int, shapes: str) -> int:
+def _groups(op: str, groups: Any, shapes: str, **channels: int) -> int:
+    """groups, checked: a positive int dividing each of the given channel counts."""
     if not _is_int(groups) or groups < 1:
         raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
-    if in_channels % groups or out_channels % groups:
-        raise ValueError(
-            f"{op}: groups={groups} must divide both the input channels ({in_channels}) and "
-            f"the output channels ({out_channels}); {shapes}"
-        )
+    if any(count % groups for count in channels.values()):
+        counts = " and ".join(f"the {name.replace('_', ' ')} ({n})" for name, n in channels.items())
+        raise ValueError(f"{op}: groups={groups} must divide {counts}; {shapes}")
     return int(groups)
 
 
@@ -452,7 +458,7 @@ def _convolution(
             f"got shape {w.shape}"
         )
     shapes = f"input of shape {tuple(x.shape)}, weight of shape {tuple(w.shape)}"
-    groups = _groups(op, groups, x.shape[1], w.shape[0], shapes)
+    groups = _groups(op, groups, shapes, input_channels=x.shape[1], output_channels=w.shape[0])
     if w.shape[1] * groups != x.shape[1]:
         raise ValueError(
             f"{op}: {shapes}: the input has {x.shape[1]} channels, but the weight expects "
@@ -540,7 +546,7 @@ def conv_transpose2d(
             f"{op}: expected a weight of shape (C_in, C_out / groups, kH, kW), got shape {w.shape}"
         )
     shapes = f"input of shape {tuple(x.shape)}, weight of shape {tuple(w.shape)}"
-    groups = _groups(op, groups, w.shape[0], w.shape[1] * groups if _is_int(groups) else 1, shapes)
+    groups = _groups(op, groups, shapes, input_channels=w.shape[0])
     if x.shape[1] != w.shape[0]:
         raise ValueError(
             f"{op}: {shapes}: the input has {x.shape[1]} channels, but the weight expects "
@@ -642,7 +648,8 @@ def fold(
     if x.shape[1] % (kh * kw) or x.shape[2] != oh * ow:
         raise ValueError(
             f"{op}: input of shape {tuple(x.shape)} does not fit output_size {size} and "
-            f"kernel_size {kernel} (stride {strides}, padding {pads}, dilation {dilations}): "
+            f"kernel_size {kernel} (stride {strides}, padding {_shown(pads)}, dilation "
+            f"{dilations}): "
             f"expected (N, C*{kh * kw}, {oh * ow}), a multiple of kH*kW = {kh * kw} rows and "
             f"oH*oW = {oh}*{ow} = {oh * ow} columns ({FORMULA})"
         )
