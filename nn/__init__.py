@@ -7,6 +7,9 @@
   LogSoftmax
 - losses: MSELoss, L1Loss, HuberLoss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss
 - regularization: Dropout, BatchNorm1d, LayerNorm, `l1_penalty`, `l2_penalty`
+- convolutional networks: Conv1d, Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d,
+  AdaptiveAvgPool2d (`nn.convolution`), Flatten, BatchNorm2d, Dropout2d; the course's
+  landmark architectures in `nn.models` (LeNet5, VGGBlock, InceptionBlock, BasicBlock, ResNet)
 - `nn.init`, `nn.optim` (+ `nn.optim.lr_scheduler`), `nn.utils`, `nn.data`, `nn.datasets`
 - `nn.transforms`: seeded image augmentation of batches (N, C, H, W) (flips, crops, AlexNet's
   PCA colour augmentation, Normalize, Compose), for `DataLoader(..., transform=...)`
@@ -21,7 +24,15 @@ use by default; or pass `generator=` (a seed or `np.random.Generator`) to the la
 Importing nn never imports tqdm or matplotlib; they load when a progress bar or plot is made.
 """
 
-from nn import data, datasets, functional, init, optim, transforms, utils
+from nn import convolution, data, datasets, functional, init, models, optim, transforms, utils
+from nn.convolution import (
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    Conv1d,
+    Conv2d,
+    ConvTranspose2d,
+    MaxPool2d,
+)
 from nn.functional import l1_penalty, l2_penalty
 from nn.init import manual_seed
 from nn.layers import (
@@ -75,11 +86,16 @@ __all__ = [
     "ELU",
     "GELU",
     "MLP",
+    "AdaptiveAvgPool2d",
+    "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
     "BatchNorm1d",
     "BatchNorm2d",
     "CheckpointError",
+    "Conv1d",
+    "Conv2d",
+    "ConvTranspose2d",
     "CrossEntropyLoss",
     "Dropout",
     "Dropout2d",
@@ -101,6 +117,7 @@ __all__ = [
     "LogSigmoid",
     "LogSoftmax",
     "MSELoss",
+    "MaxPool2d",
     "Maxout",
     "Module",
     "ModuleDict",
@@ -116,6 +133,7 @@ __all__ = [
     "Softplus",
     "Swish",
     "Tanh",
+    "convolution",
     "data",
     "datasets",
     "evaluate",
@@ -127,6 +145,7 @@ __all__ = [
     "load",
     "make_activation",
     "manual_seed",
+    "models",
     "optim",
     "predict",
     "save",

@@ -201,6 +201,21 @@ def dyt(x: Any, alpha: Any, weight: Any = None, bias: Any = None) -> Tensor:
 
 
 # --------------------------------------------------------------------------------------------
+# Convolution and pooling: the core's own functions (autograd_core/ops/conv.py, pooling.py),
+# inputs (N, C, H, W) or (N, C, L), PyTorch's arguments; the layers are in nn.convolution
+# --------------------------------------------------------------------------------------------
+
+conv2d = ag.conv2d  # cross-correlation, stride, padding (int, pair, "valid", "same"), groups
+conv1d = ag.conv1d  # the same on (N, C, L)
+conv_transpose2d = ag.conv_transpose2d  # the adjoint of conv2d: its gradient in the input
+unfold = ag.unfold  # im2col: (N, C, H, W) -> (N, C*kH*kW, L), every window a column
+fold = ag.fold  # col2im: the adjoint of unfold, overlapping windows add
+max_pool2d = ag.max_pool2d  # the gradient goes to each window's first maximum (PyTorch)
+avg_pool2d = ag.avg_pool2d  # zero padding counts in the mean (count_include_pad)
+adaptive_avg_pool2d = ag.adaptive_avg_pool2d  # to a fixed output size; 1 = global average
+
+
+# --------------------------------------------------------------------------------------------
 # Regularization and normalization
 # --------------------------------------------------------------------------------------------
 
