@@ -2,16 +2,17 @@
 convolution, and the gradient in the weight), unfold/fold (im2col / col2im).
 
 Convolution is bilinear in input and weight, so three primitives close under
-differentiation: `conv2d(x, w)`, `conv2d_input(g, w)` (the adjoint in x) and
-`conv2d_weight(x, g)` (the adjoint in w). Each one's reverse and forward rules are calls to
-the other two, so forward mode and derivatives of every order come from the same three.
+differentiation: `conv2d(w, x)` (weight first, see below), `conv2d_input(g, w)` (the adjoint
+in x) and `conv2d_weight(x, g)` (the adjoint in w). Each one's reverse and forward rules are
+calls to the other two, so forward mode and derivatives of every order come from these three.
 
 The kernel is "im2col + one matrix product": every window of the padded input is copied into
 a column (`_columns`), the product with the flattened weight gives all outputs at once, and
 the adjoint adds columns back into their windows (`_add_columns`, col2im). Columns keep the
 batch axis innermost, `(C, kH, kW, oH, oW, N)`: then each product is one 2-D GEMM per group,
-and col2im is kH*kW slice-adds whose inner runs are whole rows of the batch (measured 3x
-faster than with the batch axis first, and faster than `np.add.at`).
+and col2im is kH*kW slice-adds whose inner runs are whole rows of the batch (for LeNet's
+second convolution, 0.7 ms against 2.3 ms with the batch axis first and 9 ms with
+`np.add.at`).
 
 Sizes follow the course's formula, per spatial axis: out = floor((in + 2p - d(k-1) - 1)/s) + 1
 (here with the two sides' paddings p_before + p_after in place of 2p).
@@ -54,6 +55,16 @@ def _out_sizes(
     return oh, ow
 
 
+def _copy_batch_last(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Copy x (N, A, B, C) into out (A, B, C, N), 8 samples at a time. A plain transposing
+    copy reads all N samples in its inner loop; when a sample is 4 KB (1,024 float32s, as
+    LeNet's 16 maps of 8x8) they share cache sets and evict each other: LeNet's second
+    convolution measured 1.24-1.33x PyTorch with plain copies, 1.08-1.12x with this."""
+    for start in range(0, x.shape[0], 8):
+        out[..., start : start + 8] = x[start : start + 8].transpose(1, 2, 3, 0)
+    return out
+
+
 def _batch_last_padded(x: np.ndarray, padding: Padding) -> np.ndarray:
     """x (N, C, H, W) as a zero-padded (C, H', W', N) array, the batch axis innermost. A
     negative bottom or right padding (only conv_transpose2d makes one) crops instead: those
@@ -61,7 +72,7 @@ def _batch_last_padded(x: np.ndarray, padding: Padding) -> np.ndarray:
     n, c, h, w = x.shape
     (top, bottom), (left, right) = padding
     padded = np.zeros((c, top + h + max(bottom, 0), left + w + max(right, 0), n), x.dtype)
-    padded[:, top : top + h, left : left + w] = x.transpose(1, 2, 3, 0)
+    _copy_batch_last(x, padded[:, top : top + h, left : left + w])
     return padded
 
 
@@ -103,16 +114,10 @@ def _by_group(a: np.ndarray, groups: int, rows: int) -> np.ndarray:
 
 def _batch_last_rows(g: np.ndarray, groups: int) -> np.ndarray:
     """An output-shaped g (N, O, oH, oW) as per-group matrices (G, O/G, oH*oW*N), ordered as
-    the columns are. The transposing copy moves 8 samples at a time: all N at once, its
-    inner loop reads N rows of g, which lie 4 KB apart when O*oH*oW float32s are 1024 (as
-    here: 16x8x8) and then evict each other from the cache (benchmarks/conv.py: 1.24-1.33x
-    PyTorch with one plain copy, 1.08-1.12x with this)."""
-    n = g.shape[0]
-    samples = g.reshape(n, -1)
-    rows = np.empty((samples.shape[1], n), g.dtype)
-    for start in range(0, n, 8):
-        rows[:, start : start + 8] = samples[start : start + 8].T
-    return _by_group(rows, groups, g.shape[1] // groups)
+    the columns are."""
+    n, o, oh, ow = g.shape
+    rows = _copy_batch_last(g, np.empty((o, oh, ow, n), g.dtype))
+    return _by_group(rows, groups, o // groups)
 
 
 def _conv2d_forward(
@@ -173,8 +178,9 @@ def _conv2d_weight_forward(
 #
 # conv2d takes the weight first: the engine's fused rule, which reads what the forward kept,
 # is for input 0, and what the forward keeps, the columns of x, is what the weight's gradient
-# needs (the conv layer of benchmarks/conv.py measured 1.23x PyTorch recomputing them and
-# 1.03x keeping them, in an allocator state without page faults; see that file).
+# needs. (The layer of benchmarks/conv.py, written out in numpy: 1.15-1.23x PyTorch
+# recomputing the columns, 0.99-1.03x keeping them; memory: the columns are kH*kW times the
+# input, held from the forward to the backward.)
 # --------------------------------------------------------------------------------------------
 
 
@@ -268,7 +274,7 @@ def _unfold_forward(
     """(N, C, H, W) -> (N, C*kH*kW, oH*oW): PyTorch's layout, channel-major rows."""
     cols = _columns(x, kernel_size, stride, padding, dilation)
     c, kh, kw, oh, ow, n = cols.shape
-    return cols.reshape(c * kh * kw, oh * ow, n).transpose(2, 0, 1)
+    return np.ascontiguousarray(cols.reshape(c * kh * kw, oh * ow, n).transpose(2, 0, 1))
 
 
 def _fold_forward(
@@ -281,10 +287,8 @@ def _fold_forward(
 ) -> np.ndarray:
     """(N, C*kH*kW, L) -> (N, C, H, W), each column added into its window."""
     n, rows, _ = cols.shape
-    (kh, kw), (oh, ow) = (
-        kernel_size,
-        _out_sizes(output_size, kernel_size, stride, padding, dilation),
-    )
+    kh, kw = kernel_size
+    oh, ow = _out_sizes(output_size, kernel_size, stride, padding, dilation)
     blocks = cols.reshape(n, rows // (kh * kw), kh, kw, oh, ow).transpose(1, 2, 3, 4, 5, 0)
     return _add_columns(blocks, output_size, stride, padding, dilation)
 
