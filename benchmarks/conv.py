@@ -5,8 +5,9 @@ bias, against PyTorch's CPU convolution. Alone: `.venv/bin/python -m benchmarks.
 Each contender's minor page faults per step are reported too: the columns of im2col are
 2.4 MB here, and glibc's default is to hand freed blocks of that size back to the operating
 system, so the next step faults them in again, page by page and zeroed. On this VM that cost
-more than the convolution itself (about 1,200 faults per step, 2.2-2.7x PyTorch instead of
-1.1-1.2x); `keep_freed_memory()` asks glibc to keep them for reuse instead.
+more than the convolution itself (about 1,300 faults per step: 2.0-2.8x PyTorch instead of
+1.2-1.25x); `keep_freed_memory()` asks glibc to keep them for reuse instead, which running
+this file alone does (KEEP_FREED_MEMORY=0 to measure the default).
 """
 
 from __future__ import annotations
