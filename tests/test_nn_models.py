@@ -176,7 +176,7 @@ def _digits(n: int = 256) -> tuple[np.ndarray, np.ndarray]:
 
 TRAINABLE: list[tuple[str, Callable[[], nn.Module]]] = [
     ("lenet5", lambda: LeNet5(generator=0)),
-    ("resnet", lambda: ResNet(generator=0)),
+    ("resnet", lambda: ResNet(widths=(8, 16), generator=0)),
     ("vgg_block", lambda: nn.Sequential(VGGBlock(1, 8, 2, generator=0), *_head(8 * 4 * 4))),
     ("inception_block", lambda: nn.Sequential(
         InceptionBlock(1, 4, (4, 8), (2, 4), 4, generator=0), nn.MaxPool2d(2), *_head(20 * 4 * 4)
@@ -189,7 +189,7 @@ TRAINABLE: list[tuple[str, Callable[[], nn.Module]]] = [
 @pytest.mark.parametrize("make", [m for _, m in TRAINABLE], ids=[name for name, _ in TRAINABLE])
 def test_training_on_digits_lowers_the_loss(make: Callable[[], nn.Module]) -> None:
     """16 Adam steps on batches of 32 of 256 digits (1x8x8): the loss on all 256 falls by
-    more than a fifth (measured: by 35-95%, depending on the model)."""
+    more than a fifth (measured: by 36-94%, depending on the model)."""
     X, y = _digits()
     model = make()
     optimizer = nn.optim.Adam(model.parameters(), lr=0.01)
