@@ -4,6 +4,7 @@ torch interop), and training: fit/evaluate/predict, XOR to zero error, digits to
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -265,6 +266,20 @@ def test_demo_trains_digits_and_writes_the_curves(tmp_path: Path) -> None:
     )
     assert "test accuracy" in out.stdout
     assert (tmp_path / "digits_curves.png").exists()
+
+
+def test_cnn_demo_reaches_98_percent_and_writes_its_pictures(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "demo.py", "--model", "cnn", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    accuracy = float(re.search(r"test accuracy ([\d.]+)%", out.stdout).group(1))  # type: ignore[union-attr]
+    assert accuracy >= 98.0, out.stdout
+    for name in ["digits_cnn_curves", "digits_cnn_graph", "digits_cnn_feature_maps"]:
+        assert (tmp_path / f"{name}.png").exists(), name
 
 
 def test_fit_steps_reduce_lr_on_plateau_on_the_validation_loss() -> None:
