@@ -489,7 +489,7 @@ def _convolution(
 
 @export
 def conv2d(
-    input: Any,  # noqa: A002 - PyTorch's name
+    input: Any,
     weight: Any,
     bias: Any = None,
     stride: int | tuple[int, ...] = 1,
@@ -510,7 +510,7 @@ def conv2d(
 
 @export
 def conv1d(
-    input: Any,  # noqa: A002 - PyTorch's name
+    input: Any,
     weight: Any,
     bias: Any = None,
     stride: int | tuple[int, ...] = 1,
@@ -525,7 +525,7 @@ def conv1d(
 
 @export
 def conv_transpose2d(
-    input: Any,  # noqa: A002 - PyTorch's name
+    input: Any,
     weight: Any,
     bias: Any = None,
     stride: int | tuple[int, ...] = 1,
@@ -599,7 +599,7 @@ def conv_transpose2d(
 
 @export
 def unfold(
-    input: Any,  # noqa: A002 - PyTorch's name
+    input: Any,
     kernel_size: int | tuple[int, ...],
     dilation: int | tuple[int, ...] = 1,
     padding: int | tuple[int, ...] = 0,
@@ -622,7 +622,7 @@ def unfold(
 
 @export
 def fold(
-    input: Any,  # noqa: A002 - PyTorch's name
+    input: Any,
     output_size: int | tuple[int, ...],
     kernel_size: int | tuple[int, ...],
     dilation: int | tuple[int, ...] = 1,

@@ -608,8 +608,8 @@ def clip(
     lo: float | None = None,
     hi: float | None = None,
     *,
-    min: float | None = None,  # noqa: A002 - PyTorch's clamp(min=, max=)
-    max: float | None = None,  # noqa: A002
+    min: float | None = None,
+    max: float | None = None,
 ) -> Tensor:
     """Clamp into [lo, hi] (either may be None); PyTorch's `min=`/`max=` spell them too."""
     lo = one_of("clip", ("lo", "min"), lo, min)
@@ -625,7 +625,7 @@ def clip(
 
 
 @export(method=True)
-def clamp(x: Any, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - PyTorch's names
+def clamp(x: Any, min: Any = None, max: Any = None) -> Tensor:
     """PyTorch's name for `clip`."""
     return clip(x, min=min, max=max)
 

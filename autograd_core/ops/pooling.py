@@ -170,7 +170,7 @@ MAX_POOL2D_BACKWARD: Primitive = register(
 
 @export
 def max_pool2d(
-    input: Any,  # noqa: A002 - PyTorch's name
+    input: Any,
     kernel_size: Any,
     stride: Any = None,
     padding: Any = 0,
@@ -221,7 +221,7 @@ def _average_windows(x: Tensor, rows: np.ndarray, cols: np.ndarray) -> Tensor:
 
 @export
 def avg_pool2d(
-    input: Any,  # noqa: A002 - PyTorch's name
+    input: Any,
     kernel_size: Any,
     stride: Any = None,
     padding: Any = 0,
@@ -239,7 +239,7 @@ def avg_pool2d(
 
 
 @export
-def adaptive_avg_pool2d(input: Any, output_size: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+def adaptive_avg_pool2d(input: Any, output_size: Any) -> Tensor:
     """Average pooling to a chosen output size (OH, OW) (an int for both; None keeps the
     input's size): along an axis of n inputs, output i averages inputs floor(i n / out) up
     to ceil((i + 1) n / out) - 1 (PyTorch's windows; they tile the input when out divides
