@@ -4,7 +4,9 @@ HEAD~1; `--new` measures a second commit instead of the working tree, so it can 
 meanwhile).
 
 Each run is `benchmarks.run --only overhead mlp_step digits_training` in its own process,
-so its ratios (to hand-written numpy, to PyTorch) are measured within that run; the two
+so its ratios (to hand-written numpy, to PyTorch) are measured within that run, with glibc
+keeping freed memory in both trees (its environment variables, as `benchmarks.run` does
+since issue 15, so older commits are measured alike); the two
 trees alternate run by run (which goes first alternates too: on a shared VM the second of
 two back-to-back runs is often the slower), and the table shows the median of each ratio.
 """
@@ -13,12 +15,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from benchmarks.timing import KEEP_FREED_MEMORY_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,7 +46,8 @@ def ratios(results: dict[str, Any]) -> dict[str, float]:
 def run_in(tree: Path, out: Path) -> dict[str, float]:
     command = [sys.executable, "-m", "benchmarks.run", "--out", str(out), "--only"]
     command += ["overhead", "mlp_step", "digits_training"]
-    subprocess.run(command, cwd=tree, check=True, capture_output=True)
+    environment = os.environ | KEEP_FREED_MEMORY_ENV
+    subprocess.run(command, cwd=tree, env=environment, check=True, capture_output=True)
     return ratios(json.loads((out / "results-1thread-partial.json").read_text()))
 
 

@@ -2,7 +2,8 @@
 batch 64, 16 channels, 8x8, 2x2 windows (the issue's workload), at LeNet's 6x28x28, and with
 overlapping 3x3 windows (stride 2, padding 1); average pooling at the same sizes; global
 average pooling. `max_pool2d` is compared with composing a reshape and the reduction `max`
-(what the primitive replaced). Alone: `.venv/bin/python -m benchmarks.pooling`."""
+(what the primitive replaced). Alone: `.venv/bin/python -m benchmarks.pooling` (glibc keeps
+freed memory, as in `benchmarks.run`; KEEP_FREED_MEMORY=0 for its default)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 
 import autograd_core as ag
-from benchmarks.timing import interleaved, torch_or_none
+from benchmarks.timing import interleaved, keep_freed_memory, torch_or_none
 
 # name -> (input shape, our pool, PyTorch's pool by name, its arguments)
 WORKLOADS: dict[str, tuple[tuple[int, ...], str, tuple[Any, ...]]] = {
@@ -77,6 +78,8 @@ def run(rounds: int = 100) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
+    if os.environ.get("KEEP_FREED_MEMORY", "1") == "1":
+        print("glibc keeps freed memory:", keep_freed_memory(), "(KEEP_FREED_MEMORY=0: default)")
     torch_module: Any = torch_or_none()
     if torch_module is not None:
         torch_module.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))

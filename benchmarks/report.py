@@ -29,6 +29,54 @@ def _digits(entry: dict[str, Any] | None) -> str:
     )
 
 
+def _vs_torch(entry: dict[str, Any] | None, unit: str = "ms") -> str:
+    if entry is None:
+        return ""
+    scale = {"ms": 1.0, "us": 1e-3}[unit]
+    ratio = entry.get("ratio_to_pytorch")
+    return f"{entry[unit] * scale:.2f} ms" + ("" if ratio is None else f" ({ratio:.2f}x)")
+
+
+def cnn_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """The convolutional workloads, as time and ratio to PyTorch (the issue's reference)."""
+    rows = []
+    if "conv" in results:
+        conv = results["conv"]
+        rows.append(
+            (
+                "conv layer fwd+bwd, batch 64, 6x12x12 -> 16 ch, 5x5, float32; ratios to PyTorch",
+                _vs_torch(conv["ours"]),
+                _vs_torch(conv.get("pytorch")),
+                f"{_vs_torch(conv['numpy by hand'])}, textbook im2col",
+            )
+        )
+    if "pooling" in results:
+        pool = results["pooling"]["max 2x2, 64x16x8x8"]
+        rows.append(
+            (
+                "max pool 2x2 fwd+bwd, 64x16x8x8, float32; ratios to PyTorch",
+                _vs_torch(pool["ours"], "us"),
+                _vs_torch(pool.get("pytorch"), "us"),
+                f"reshape + `max`: {_vs_torch(pool['reshape + max'], 'us')}",
+            )
+        )
+    for name, label in (
+        ("LeNet-5, batch 64, 1x28x28, SGD", "LeNet-5 training step, batch 64, 1x28x28, SGD"),
+        ("digits CNN, batch 32, 1x8x8, Adam", "digits CNN (demo's) step, batch 32, 1x8x8, Adam"),
+    ):
+        entry = results.get("cnn", {}).get(name)
+        if entry is not None:
+            rows.append(
+                (
+                    f"{label}, float32; ratios to PyTorch",
+                    _vs_torch(entry["ours"]),
+                    _vs_torch(entry.get("pytorch")),
+                    "",
+                )
+            )
+    return rows
+
+
 def table(results: dict[str, Any]) -> str:
     m = results["machine"]
     mlp, op = results["mlp_step"], results["overhead"]
@@ -72,10 +120,14 @@ def table(results: dict[str, Any]) -> str:
             _digits(digits.get("pytorch")),
             _digits(digits["numpy by hand"]),
         ),
+        *cnn_rows(results),
     ]
+    malloc = {"glibc keeps freed memory": ", glibc keeping freed memory"}.get(
+        m.get("malloc", ""), ", glibc's default malloc"
+    )
     lines = [
         f"One run: {m['cores']} cores, {m['cpu']}, Python {m['python']}, numpy {m['numpy']}, "
-        f"PyTorch {m['pytorch']}, {m['threads']} BLAS thread(s).",
+        f"PyTorch {m['pytorch']}, {m['threads']} BLAS thread(s){malloc}.",
         "",
         "| workload | ours | PyTorch | hand-written numpy |",
         "| --- | --- | --- | --- |",

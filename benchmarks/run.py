@@ -1,7 +1,10 @@
-"""Run the benchmarks: `.venv/bin/python -m benchmarks.run [--threads N] [--only NAME ...]`.
+"""Run the benchmarks: `.venv/bin/python -m benchmarks.run [--threads N] [--only NAME ...]
+[--malloc keep|default]`.
 
-BLAS is pinned to one thread by default (set before numpy is imported), every timing is a
-median of interleaved rounds, and the results go to benchmarks/results/ as JSON and a plot.
+BLAS is pinned to one thread by default (set before numpy is imported), glibc keeps freed
+memory for every contender (see benchmarks/timing.py; `--malloc default` measures glibc's
+default instead), every timing is a median of interleaved rounds, and the results go to
+benchmarks/results/ as JSON and a plot.
 """
 
 from __future__ import annotations
@@ -16,12 +19,23 @@ parser.add_argument(
     "--only",
     nargs="*",
     default=None,
-    choices=["overhead", "mlp_step", "deep_graph", "digits_training"],
+    choices=["overhead", "mlp_step", "deep_graph", "digits_training", "conv", "pooling", "cnn"],
+)
+parser.add_argument(
+    "--malloc",
+    choices=["keep", "default"],
+    default="keep",
+    help="keep: glibc keeps freed memory for reuse (the default here); default: glibc's own",
 )
 parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
 ARGS = parser.parse_args()
 for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[variable] = str(ARGS.threads)
+
+from benchmarks.timing import keep_freed_memory, torch_or_none  # noqa: E402
+
+# Once, before anything is allocated, for every contender (and deep_graph's child processes).
+KEEPS_FREED_MEMORY = ARGS.malloc == "keep" and keep_freed_memory()
 
 import json  # noqa: E402
 import platform  # noqa: E402
@@ -29,14 +43,24 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from benchmarks import deep_graph, digits_training, mlp_step, overhead  # noqa: E402
-from benchmarks.timing import torch_or_none  # noqa: E402
+from benchmarks import (  # noqa: E402
+    cnn,
+    conv,
+    deep_graph,
+    digits_training,
+    mlp_step,
+    overhead,
+    pooling,
+)
 
 BENCHMARKS = {
     "overhead": overhead.run,
     "mlp_step": mlp_step.run,
     "digits_training": digits_training.run,
     "deep_graph": deep_graph.run,
+    "conv": conv.run,
+    "pooling": pooling.run,
+    "cnn": cnn.run,
 }
 
 
@@ -51,6 +75,7 @@ def machine() -> dict[str, Any]:
         "cpu": platform.processor() or platform.machine(),
         "cores": os.cpu_count(),
         "threads": ARGS.threads,
+        "malloc": "glibc keeps freed memory" if KEEPS_FREED_MEMORY else "default",
     }
 
 
@@ -101,7 +126,8 @@ def main() -> None:
         print_table(name, results[name])
     os.makedirs(ARGS.out, exist_ok=True)
     partial = "-partial" if ARGS.only else ""  # a full run's file always holds one whole run
-    stem = os.path.join(ARGS.out, f"results-{ARGS.threads}thread{partial}")
+    malloc = "" if ARGS.malloc == "keep" else "-malloc-default"
+    stem = os.path.join(ARGS.out, f"results-{ARGS.threads}thread{malloc}{partial}")
     with open(stem + ".json", "w") as handle:
         json.dump(results, handle, indent=2)
     plot(results, stem + ".png")
