@@ -285,11 +285,12 @@ CELLS = [
     """),
     md(r"""
     **Reading.** The three channels of the photo look alike (brightness dominates every
-    colour channel), but each meets a different slice: the red channel's result lights up at
-    vertical edges (whiskers, the sides of the face), the green channel's at horizontal edges,
-    the blurred blue channel is a smooth positive copy of the image. The output channel is
-    their sum plus the bias, exactly (the difference printed above is at round-off level),
-    so it mixes the three.
+    colour channel), but each meets a different slice. The red channel's result lights up at
+    vertical edges: the sides of the eyes and of the nose, the stripes on the forehead. The
+    green channel's lights up at horizontal edges: the upper and lower rims of the eyes, the
+    mouth. The blue channel, blurred, becomes a smooth positive copy of the image. The output
+    channel is their sum plus the bias, exactly (the difference printed above is at round-off
+    level): a blurred copy of the photo with the edges of both directions on top.
 
     A layer with $C_{out}$ filters stacks $C_{out}$ such output channels: its weight is
     $(C_{out}, C_{in}, k_H, k_W)$ and it has $C_{out}(C_{in} k_H k_W + 1)$ parameters,
@@ -329,9 +330,9 @@ CELLS = [
     fig, axes = plt.subplots(1, 4, figsize=(13, 3.5), layout="constrained",
                              gridspec_kw={"width_ratios": [4, 2, 2, 1]})
     show_numbers(axes[0], fmap, "feature map (4x4), its four 2x2 windows", boxes=windows)
-    show_numbers(axes[1], max_pooled, "max pooling", boxes=cells, vmin=0, vmax=5)
-    show_numbers(axes[2], avg_pooled, "average pooling", boxes=cells, vmin=0, vmax=5)
-    show_numbers(axes[3], gap, "GAP", fmt="{:.2f}", vmin=0, vmax=5)
+    show_numbers(axes[1], max_pooled, "max pooling", boxes=cells, vmin=0, vmax=8.5)
+    show_numbers(axes[2], avg_pooled, "average pooling", boxes=cells, vmin=0, vmax=8.5)
+    show_numbers(axes[3], gap, "GAP", fmt="{:.2f}", vmin=0, vmax=8.5)
     plt.show()
 
     batch = np.random.default_rng(0).standard_normal((8, 16, 8, 8))  # 8 maps of 16 channels
@@ -555,8 +556,8 @@ CELLS = [
     0.3) respond to changes rather than to ink, to particular edges and stroke ends, and their
     maps resemble the digit less (correlations −0.16 to 0.44). About half of all map entries
     (54%) are exactly zero, cut by the ReLU: each filter is silent where its pattern is
-    absent. The second layer combines these 16 maps into features of larger parts of the
-    digit.
+    absent. Each output of the second convolution combines all 16 maps over a 3x3 window of
+    the pooled maps, which covers 8x8 pixels of the input: features of the whole digit.
     """),
     # ------------------------------------------------------------------------------------------
     md(r"""
@@ -696,8 +697,8 @@ CELLS = [
     - `PCAColorAugmentation(alpha_std)`: AlexNet's colour change. `fit` finds the principal
       components of the RGB colours of all training pixels, eigenvectors $p_i$ and eigenvalues
       $\lambda_i$ of their 3x3 covariance; each image then gets, on every pixel, the same
-      offset $\sum_i \alpha_i \lambda_i p_i$ with $\alpha_i \sim N(0, \texttt{alpha\_std}^2)$
-      drawn per image.
+      offset $\sum_i \alpha_i \lambda_i p_i$, with $\alpha_i \sim N(0, \sigma^2)$ drawn per
+      image ($\sigma$ = `alpha_std`).
 
     Here the only "training image" is the photo, so the colour components are fitted on its
     10,000 pixels:
@@ -717,16 +718,16 @@ CELLS = [
     cool light), the third green against red and blue.
 
     **Why `alpha_std=0.1` does nothing visible here.** The offset is scaled by $\lambda_i$, a
-    *variance*: it has the units of pixel value squared. With pixels in $[0, 1]$, $\lambda_1 =
-    0.043$, so at $\alpha \sim N(0, 0.1^2)$ the offset along $p_1$ has standard deviation
-    $0.1 \cdot 0.043 \approx 0.004$, about one grey level (printed above). Compared with the
-    spread of the photo's colours along $p_1$, $\sqrt{\lambda_1} = 0.21$, that is
-    $\texttt{alpha\_std} \cdot \sqrt{\lambda_1} = 2\%$. The same images stored as 0..255 would
-    have $\lambda$ $255^2$ times larger, and the same `alpha_std` would move colours 255 times
-    further relative to the image. So `alpha_std` depends on the pixel scale; for $[0, 1]$
-    images a visible effect needs `alpha_std` of a few units: with 5, the offset along
-    $p_1$ has standard deviation $5 \lambda_1 \approx 0.21$, one spread of the photo's
-    brightness.
+    *variance*: it has the units of pixel value squared. With pixels in $[0, 1]$,
+    $\lambda_1 = 0.043$, so at $\sigma = 0.1$ the offset along $p_1$ has standard deviation
+    $0.1 \cdot 0.043 \approx 0.004$, about one grey level ($1/255$): a typical change of 0.002
+    per channel (printed above). Compared with the spread of the photo's colours along $p_1$,
+    $\sqrt{\lambda_1} = 0.21$, that is $\sigma \sqrt{\lambda_1} = 2\%$. The same images stored
+    as 0..255 would have every $\lambda_i$ $255^2$ times larger, and the same $\sigma$ would
+    move colours 255 times further relative to the image. So `alpha_std` depends on the pixel
+    scale; for $[0, 1]$ images a visible effect needs `alpha_std` of a few units: with 5, the
+    offset along $p_1$ has standard deviation $5 \lambda_1 \approx 0.21$, one spread of the
+    photo's brightness.
     """),
     code(r"""
     batch = np.repeat(photo[None], 6, axis=0)  # six copies of the photo, (6, 3, 100, 100)
@@ -891,9 +892,10 @@ CELLS = [
     convolution (8 channels), then GAP and a linear layer, in PyTorch's default
     initialization. The same blocks stacked plainly, $x_{l+1} = f_l(x_l)$, and with residual
     connections, $x_{l+1} = x_l + f_l(x_l)$; and both again with a `BatchNorm2d` at the start
-    of each block (batch norm, ReLU, convolution: the "pre-activation" residual block of He et
-    al., 2016). One batch of 64 digits, one backward pass, at initialization; `retain_grad()`
-    keeps $\partial L / \partial x_l$ at the output of every block.
+    of each block (batch norm, ReLU, convolution: the order of the "pre-activation" residual
+    block of He et al., 2016, with one convolution instead of two). One batch of 64 digits,
+    one backward pass, at initialization; `retain_grad()` keeps $\partial L / \partial x_l$
+    at the output of every block.
     """),
     code(r"""
     class DeepCNN(nn.Module):
