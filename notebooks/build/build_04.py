@@ -26,7 +26,7 @@ CELLS = [
 
     with stride $S$, dilation $D$ and $x^{\text{pad}}$ the input with $P$ rows and columns of
     zeros around it. (This is a cross-correlation, the kernel is not flipped, as in PyTorch
-    and every deep-learning library.) The same few weights are used at every position: far
+    and most deep-learning libraries.) The same few weights are used at every position: far
     fewer parameters than a fully connected layer, local connections, and a feature that is
     found wherever it appears.
 
@@ -998,9 +998,9 @@ CELLS = [
     md(r"""
     **Reading.** In the plain network the colours run from yellow at the head to dark purple
     at the stem: the norms written in the boxes fall from 0.11 (head) and 0.087 (last block)
-    to 0.00017 at the stem, a factor of about 700 from the head to the stem. In the residual network
-    every box is green or yellow and its norm lies between 0.13 and 0.20: the gradient
-    reaches the stem as strong as the head's. The curved edges into each `add` are the
+    to 0.00017 at the stem, a factor of about 700 from the head to the stem. In the residual
+    network every box is green or yellow and its norm lies between 0.13 and 0.20: the
+    gradient reaches the stem as strong as the head's. The curved edges into each `add` are the
     shortcuts; along them the gradient goes back without passing through any convolution.
     """),
     # ------------------------------------------------------------------------------------------
