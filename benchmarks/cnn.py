@@ -23,6 +23,7 @@ if __name__ == "__main__":  # pin BLAS and OpenMP to one thread before numpy loa
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(variable, "1")
 
+import statistics
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -39,8 +40,6 @@ from benchmarks.timing import (
     page_faults_per_call,
     torch_or_none,
 )
-
-Step = Callable[[], float]  # a training step, returning its loss
 
 
 def _digits_network() -> nn.Module:
@@ -118,49 +117,65 @@ WORKLOADS: dict[str, tuple[Callable[[], Any], Callable[[Any], Any], Callable[[],
 }
 
 
-def _ours(model: Any, batch: tuple[np.ndarray, np.ndarray], optimizer: Any) -> Step:
-    loss_fn = nn.CrossEntropyLoss()
-    inputs, labels = ag.Tensor(batch[0]), batch[1]
+class TrainingStep:
+    """One training step, the same code for ours and PyTorch (the same method names):
+    calling it runs a step and returns the loss; `phases()` runs one and times its parts."""
 
-    def step() -> float:
-        optimizer.zero_grad()
-        loss = loss_fn(model(inputs), labels)
+    def __init__(self, model: Any, optimizer: Any, loss_fn: Any, inputs: Any, labels: Any) -> None:
+        self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
+        self.inputs, self.labels = inputs, labels
+
+    def __call__(self) -> float:
+        self.optimizer.zero_grad()
+        loss = self.loss_fn(self.model(self.inputs), self.labels)
         loss.backward()
-        optimizer.step()
+        self.optimizer.step()
         return float(loss.item())
 
-    return step
-
-
-def _torch(torch: Any, model: Any, batch: tuple[np.ndarray, np.ndarray], optimizer: Any) -> Step:
-    loss_fn = torch.nn.CrossEntropyLoss()
-    inputs, labels = torch.from_numpy(batch[0]), torch.from_numpy(batch[1])
-
-    def step() -> float:
-        optimizer.zero_grad()
-        loss = loss_fn(model(inputs), labels)
+    def phases(self) -> dict[str, float]:
+        """Seconds spent in zero grad, forward (with the loss), backward and the step."""
+        clock = cpu_clock()
+        times = [clock()]
+        self.optimizer.zero_grad()
+        times.append(clock())
+        loss = self.loss_fn(self.model(self.inputs), self.labels)
+        times.append(clock())
         loss.backward()
-        optimizer.step()
-        return float(loss.item())
+        times.append(clock())
+        self.optimizer.step()
+        times.append(clock())
+        names = ("zero grad", "forward + loss", "backward", "optimizer step")
+        return {name: b - a for name, a, b in zip(names, times, times[1:], strict=False)}
 
-    return step
 
-
-def contenders(name: str) -> dict[str, Step]:
+def contenders(name: str) -> dict[str, TrainingStep]:
     """Fresh training steps of workload `name`: ours, and PyTorch's when installed, set to
     the same initial weights (ours, seeded, copied into PyTorch's network)."""
     make_ours, make_theirs, make_batch, (optimizer, options) = WORKLOADS[name]
-    batch = make_batch()
+    images, labels = make_batch()
     nn.manual_seed(0)
     ours = make_ours().float()
-    steps = {"ours": _ours(ours, batch, getattr(nn.optim, optimizer)(ours.parameters(), **options))}
+    steps = {
+        "ours": TrainingStep(
+            ours,
+            getattr(nn.optim, optimizer)(ours.parameters(), **options),
+            nn.CrossEntropyLoss(),
+            ag.Tensor(images),
+            labels,
+        )
+    }
     torch: Any = torch_or_none()
     if torch is not None:
         theirs = make_theirs(torch)
-        state = {k: torch.from_numpy(np.array(v)) for k, v in ours.state_dict().items()}
-        theirs.load_state_dict(state)
-        optimizer_ = getattr(torch.optim, optimizer)(theirs.parameters(), **options)
-        steps["pytorch"] = _torch(torch, theirs, batch, optimizer_)
+        state = ours.state_dict()
+        theirs.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in state.items()})
+        steps["pytorch"] = TrainingStep(
+            theirs,
+            getattr(torch.optim, optimizer)(theirs.parameters(), **options),
+            torch.nn.CrossEntropyLoss(),
+            torch.from_numpy(images),
+            torch.from_numpy(labels),
+        )
         first = {contender: step() for contender, step in steps.items()}  # the same network?
         if not np.isclose(first["ours"], first["pytorch"], rtol=1e-4):
             raise RuntimeError(f"{name}: the first losses differ: {first}")
@@ -225,7 +240,7 @@ def _timing_primitives(spent: dict[str, float]) -> Iterator[None]:
             del prim.vjp_rule
 
 
-def _profile_ours(step: Step, steps: int) -> dict[str, float]:
+def _profile_ours(step: TrainingStep, steps: int) -> dict[str, float]:
     clock = cpu_clock()
     spent: dict[str, float] = {}
     with _timing_primitives(spent):
@@ -236,11 +251,13 @@ def _profile_ours(step: Step, steps: int) -> dict[str, float]:
             step()
         total = clock() - start
     ms = {label: seconds / steps * 1e3 for label, seconds in spent.items()}
-    ms["(the rest: Python, modules, graph, optimizer)"] = total / steps * 1e3 - sum(ms.values())
+    ms["(not in a primitive: Python, modules, graph, optimizer)"] = total / steps * 1e3 - sum(
+        ms.values()
+    )
     return ms
 
 
-def _profile_torch(torch: Any, step: Step, steps: int) -> dict[str, float]:
+def _profile_torch(torch: Any, step: TrainingStep, steps: int) -> dict[str, float]:
     step()  # warm-up
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
         for _ in range(steps):
@@ -248,20 +265,37 @@ def _profile_torch(torch: Any, step: Step, steps: int) -> dict[str, float]:
     return {e.key: e.self_cpu_time_total / steps / 1e3 for e in prof.key_averages()}
 
 
-def profile(steps: int = 30, top: int = 10) -> dict[str, Any]:
-    """Each workload's step split by op, in ms per step, the `top` largest of each contender
-    (timing each op costs a little, so the parts sum to more than an untimed step)."""
+def _phases(steps: dict[str, TrainingStep], rounds: int) -> dict[str, dict[str, float]]:
+    """Median ms of each phase of a step, contenders interleaved round by round."""
+    samples: dict[str, list[dict[str, float]]] = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            samples[name].append(step.phases())
+    return {
+        name: {phase: statistics.median(s[phase] for s in runs) * 1e3 for phase in runs[0]}
+        for name, runs in samples.items()
+    }
+
+
+def profile(rounds: int = 40, top: int = 8) -> dict[str, Any]:
+    """Where a step's time goes, in ms per step: its phases (median of interleaved rounds),
+    and by op (ours: each primitive's forward and backward rules, their own time; PyTorch:
+    its profiler's self time per aten op), the `top` largest. Timing each op costs a little,
+    so the ops' totals exceed an untimed step."""
     torch: Any = torch_or_none()
     results: dict[str, Any] = {}
     for name in WORKLOADS:
-        steps_ = contenders(name)
-        parts = {"ours": _profile_ours(steps_["ours"], steps)}
+        steps = contenders(name)
+        by_op = {"ours": _profile_ours(steps["ours"], rounds)}
         if torch is not None:
-            parts["pytorch"] = _profile_torch(torch, steps_["pytorch"], steps)
+            by_op["pytorch"] = _profile_torch(torch, steps["pytorch"], rounds)
         results[name] = {
-            contender: dict(sorted(ms.items(), key=lambda item: -item[1])[:top])
-            | {"(total)": sum(ms.values())}
-            for contender, ms in parts.items()
+            "phases": _phases(steps, rounds),
+            "by op": {
+                contender: dict(sorted(ms.items(), key=lambda item: -item[1])[:top])
+                | {"(total)": sum(ms.values())}
+                for contender, ms in by_op.items()
+            },
         }
     return results
 
@@ -279,8 +313,11 @@ if __name__ == "__main__":
         for contender, figures in entries.items():
             print(f"  {contender:8s}", "  ".join(f"{k}={v:.3f}" for k, v in figures.items()))
     if "--profile" in sys.argv:
-        for workload, entries in profile().items():
-            for contender, ms in entries.items():
-                print(f"\n{workload}: {contender}, ms per step")
+        for workload, parts in profile().items():
+            print(f"\n{workload}: phases, ms per step")
+            for contender, ms in parts["phases"].items():
+                print(f"  {contender:8s}", "  ".join(f"{k} {v:.3f}" for k, v in ms.items()))
+            for contender, ms in parts["by op"].items():
+                print(f"{workload}: {contender} by op, ms per step")
                 for label, value in ms.items():
                     print(f"  {value:7.3f}  {label}")
