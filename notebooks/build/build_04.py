@@ -261,17 +261,18 @@ CELLS = [
     fig, axes = plt.subplots(3, 4, figsize=(13, 9.5), layout="constrained")
     names = ["red", "green", "blue"]
     for c in range(3):
-        axes[c, 0].imshow(photo[c], cmap="gray", vmin=0, vmax=1)
+        axes[c, 0].imshow(photo[c], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
         axes[c, 0].set_title(f"input channel {c} ({names[c]})", fontsize=10)
         show_numbers(axes[c, 1], filt[c], f"filter slice w[0, {c}]", cmap="RdBu_r",
                      fmt="{:.2g}", vmin=-2, vmax=2)
         lim = np.abs(per_channel[c]).max()
-        axes[c, 2].imshow(per_channel[c], cmap="RdBu_r", vmin=-lim, vmax=lim)
+        axes[c, 2].imshow(per_channel[c], cmap="RdBu_r", vmin=-lim, vmax=lim,
+                          interpolation="nearest")
         axes[c, 2].set_title(f"channel {c} convolved with its slice", fontsize=10)
-    axes[0, 3].imshow(photo.transpose(1, 2, 0))
+    axes[0, 3].imshow(photo.transpose(1, 2, 0), interpolation="nearest")
     axes[0, 3].set_title("the photo (all three channels)", fontsize=10)
     lim = np.abs(out).max()
-    axes[1, 3].imshow(out, cmap="RdBu_r", vmin=-lim, vmax=lim)
+    axes[1, 3].imshow(out, cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
     axes[1, 3].set_title("output: the sum of the 3 maps on its left + bias", fontsize=10)
     axes[2, 3].axis("off")
     axes[2, 3].text(0, 0.5, "$y = b + \\sum_c x_c \\star w_{0,c}$\n\n"
@@ -755,11 +756,11 @@ CELLS = [
     ]
     fig, axes = plt.subplots(len(grid_rows), 7, figsize=(15, 11.5), layout="constrained")
     for row, (name, images, captions) in zip(axes, grid_rows):
-        row[0].imshow(photo.transpose(1, 2, 0))
+        row[0].imshow(photo.transpose(1, 2, 0), interpolation="nearest")
         row[0].set_title("original", fontsize=9)
         row[0].set_ylabel(name, fontsize=10)
         for k, (ax, img) in enumerate(zip(row[1:], images)):
-            ax.imshow(np.clip(img, 0, 1).transpose(1, 2, 0))  # clipped to [0, 1] for display
+            ax.imshow(np.clip(img, 0, 1).transpose(1, 2, 0), interpolation="nearest")  # clipped
             if captions:
                 ax.set_title(captions[k], fontsize=8)
         for ax in row:
