@@ -467,6 +467,9 @@ def _drawing_class() -> Any:
                     **kwargs,
                 )
 
+        def __repr__(self) -> str:  # no memory address: stored notebooks rebuild unchanged
+            return f"<GraphDrawing: {len(self.body)} lines of DOT>"
+
         def pipe(self, *args: Any, **kwargs: Any) -> Any:
             with explain_missing_dot():
                 return super().pipe(*args, **kwargs)

@@ -749,3 +749,10 @@ def test_backward_steps_need_a_graph_that_was_not_freed() -> None:
     with pytest.raises(RuntimeError, match="one-element"):
         backward_steps(z)
     assert backward_steps(z, gradient=np.ones(2))[0].inputs[0].grad.tolist() == [3.0, 3.0]
+
+
+def test_a_drawings_repr_has_no_memory_address() -> None:
+    """Stored notebooks show the repr: it must not change from one run to the next."""
+    x = ag.Tensor(1.0, requires_grad=True)
+    text = repr(ag.draw_graph(x * 2.0))
+    assert text.startswith("<GraphDrawing") and "0x" not in text
