@@ -288,15 +288,15 @@ def batch_norm(
                 f"batch_norm: expected more than 1 value per channel when training, "
                 f"got input of shape {x.shape}"
             )
-        mean = x.mean(axis=axes, keepdims=True)
-        var = x.var(axis=axes, keepdims=True)
         if running_mean is not None and running_var is not None:
             with np.errstate(invalid="ignore", over="ignore"):  # inf/nan stats stay IEEE
+                mean = x.data.mean(axis=axes)
+                var = x.data.var(axis=axes)
                 running_mean *= 1.0 - momentum
-                running_mean += momentum * mean.data.reshape(-1)
+                running_mean += momentum * mean
                 running_var *= 1.0 - momentum
-                running_var += momentum * var.data.reshape(-1) * (n / (n - 1))
-        x_hat = (x - mean) / ag.sqrt(var + eps)
+                running_var += momentum * var * (n / (n - 1))
+        x_hat = ag.normalize(x, axes, eps)  # one fused op, its gradient included
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: evaluation without running statistics")
@@ -327,9 +327,7 @@ def layer_norm(
             f"{normalized_shape}"
         )
     axes = tuple(range(x.ndim - len(normalized_shape), x.ndim))
-    mean = x.mean(axis=axes, keepdims=True)
-    var = x.var(axis=axes, keepdims=True)
-    out = (x - mean) / ag.sqrt(var + eps)
+    out = ag.normalize(x, axes, eps)
     if weight is not None:
         out = out * weight
     if bias is not None:

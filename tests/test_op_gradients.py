@@ -168,6 +168,14 @@ def binary_cross_entropy_case(draw: Draw) -> Case:
     return ag.binary_cross_entropy, [p, y]
 
 
+def normalize_case(draw: Draw) -> Case:
+    """Distinct values keep every group's variance away from 0 (where 1/sigma is steep)."""
+    x = draw(agt.distinct_arrays(agt.shapes(min_dims=1), spacing=0.5))
+    axes = draw(st.lists(st.integers(0, x.ndim - 1), min_size=1, unique=True).map(tuple))
+    eps = draw(st.sampled_from([1e-5, 0.1]))
+    return (lambda t: ag.normalize(t, axes, eps)), [x]
+
+
 INTEGERS = tuple(float(k) for k in range(-3, 4))  # where floor and ceil jump
 HALVES = tuple(k + 0.5 for k in range(-4, 4))  # where round jumps
 
@@ -218,6 +226,7 @@ CASES: dict[str, Callable[[Draw], Case]] = {
     "linear": linear_case,
     "softmax_cross_entropy": cross_entropy_case,
     "binary_cross_entropy": binary_cross_entropy_case,
+    "normalize": normalize_case,
     "cast": unary(lambda t: ag.cast(t, np.longdouble)),
     "tan": unary(ag.tan, agt.arrays(low=-1.2, high=1.2)),
     "sinh": unary(ag.sinh),

@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 
 from autograd_core.engine import Primitive, register
-from autograd_core.ops.common import elementwise, export, quiet, tensor
-from autograd_core.ops.elementwise import CLIP, LOG, LOG1P
-from autograd_core.ops.reductions import SOFTMAX, SUM
+from autograd_core.ops.common import check_axis, elementwise, export, quiet, tensor
+from autograd_core.ops.elementwise import CLIP, LOG, LOG1P, SQRT
+from autograd_core.ops.reductions import MEAN, SOFTMAX, SUM
 from autograd_core.ops.shape import RESHAPE
 from autograd_core.tensor import Tensor
 
@@ -69,6 +69,71 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
                 f"{w_shape}; expected ({w_shape[0]},)"
             )
     return LINEAR(x, weight, bias)
+
+
+# --------------------------------------------------------------------------------------------
+# Normalization (batch norm's and layer norm's core).
+# --------------------------------------------------------------------------------------------
+
+
+def _normalize_forward(
+    x: np.ndarray, axes: tuple[int, ...], eps: float
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """(x - mean) / sqrt(var + eps) over `axes` (population variance), in x's dtype; keeps
+    x_hat and 1/sigma for the fused VJP below."""
+    centered = x - x.mean(axis=axes, keepdims=True)
+    var = np.mean(np.square(centered), axis=axes, keepdims=True)
+    inv_sigma = 1.0 / np.sqrt(var + eps)
+    centered *= inv_sigma  # centered is fresh: x_hat in place
+    return centered, (centered, inv_sigma)
+
+
+def _normalize_rule(g: Any, out: Any, x: Any, axes: tuple[int, ...], eps: float) -> Any:
+    """J g for J = (I - 1/n - x_hat x_hat^T / n) / sigma per group, symmetric, so VJP and
+    JVP alike: (g - mean(g) - x_hat mean(g x_hat)) / sigma, sigma recomputed from x with
+    differentiable ops (second order)."""
+    centered = x - MEAN(x, axis=axes, keepdims=True)
+    sigma = SQRT(MEAN(centered * centered, axis=axes, keepdims=True) + eps)
+    mean_g = MEAN(g, axis=axes, keepdims=True)
+    return (g - mean_g - out * MEAN(g * out, axis=axes, keepdims=True)) / sigma
+
+
+def _normalize_fused(
+    g: Any, kept: tuple[np.ndarray, np.ndarray], x: Any, axes: tuple[int, ...], eps: float
+) -> np.ndarray:
+    """The rule above on arrays, with x_hat and 1/sigma from the forward (no recomputation)
+    and the result built in place on one fresh array."""
+    x_hat, inv_sigma = kept
+    grad = x_hat * np.mean(g * x_hat, axis=axes, keepdims=True)
+    np.subtract(g, grad, out=grad)
+    grad -= g.mean(axis=axes, keepdims=True)
+    grad *= inv_sigma
+    return grad
+
+
+NORMALIZE: Primitive = register(
+    Primitive(
+        "normalize",
+        quiet(_normalize_forward),
+        (_normalize_rule,),
+        (_normalize_rule,),
+        save_output=True,
+        fused_vjp=_normalize_fused,
+        doc="(x - mean) / sqrt(var + eps) over axes (population variance); symmetric "
+        "Jacobian (I - 1/n - x_hat x_hat^T / n) / sigma per group",
+    )
+)
+
+
+@export
+def normalize(x: Any, axes: Any, eps: float = 1e-5) -> Tensor:
+    """x_hat = (x - mean) / sqrt(var + eps) over `axes` (an int or a tuple; population
+    variance), one fused op: batch norm's and layer norm's core, before weight and bias."""
+    x = tensor(x)
+    axis = check_axis("normalize", x, axes)
+    if axis is None:
+        axis = tuple(range(x.ndim))
+    return NORMALIZE(x, axes=axis if isinstance(axis, tuple) else (axis,), eps=float(eps))
 
 
 # --------------------------------------------------------------------------------------------
