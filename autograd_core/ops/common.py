@@ -173,11 +173,11 @@ def one_of(op: str, names: tuple[str, str], value: Any, alias: Any, default: Any
 
 
 def axis_and_keepdims(
-    op: str, axis: Any, keepdims: bool, dim: Any, keepdim: bool | None
-) -> tuple[Any, bool]:
-    """A reduction's axes and keepdims, from numpy's `axis=`/`keepdims=` or PyTorch's
-    `dim=`/`keepdim=` (None unless given)."""
-    axis = one_of(op, ("axis", "dim"), axis, dim)
+    op: str, x: Tensor, axis: Any, keepdims: bool, dim: Any, keepdim: bool | None
+) -> tuple[Axis, bool]:
+    """A reduction's axes, checked against x (`check_axis`), and keepdims, from numpy's
+    `axis=`/`keepdims=` or PyTorch's `dim=`/`keepdim=` (None unless given)."""
+    axis = check_axis(op, x, one_of(op, ("axis", "dim"), axis, dim))
     return axis, bool(one_of(op, ("keepdims", "keepdim"), keepdims, keepdim, False))
 
 

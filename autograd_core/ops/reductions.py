@@ -100,8 +100,8 @@ def sum(
 ) -> Tensor:
     """Sum over `axis` (all axes when None; PyTorch's `dim`, an int or a tuple)."""
     x = tensor(x)
-    axis, keepdims = axis_and_keepdims("sum", axis, keepdims, dim, keepdim)
-    return SUM(x, axis=check_axis("sum", x, axis), keepdims=keepdims)
+    axis, keepdims = axis_and_keepdims("sum", x, axis, keepdims, dim, keepdim)
+    return SUM(x, axis=axis, keepdims=keepdims)
 
 
 @quiet
@@ -137,8 +137,8 @@ def mean(
 ) -> Tensor:
     """Mean over `axis` (all axes when None; PyTorch's `dim`); nan over an empty axis."""
     x = tensor(x)
-    axis, keepdims = axis_and_keepdims("mean", axis, keepdims, dim, keepdim)
-    return MEAN(x, axis=check_axis("mean", x, axis), keepdims=keepdims)
+    axis, keepdims = axis_and_keepdims("mean", x, axis, keepdims, dim, keepdim)
+    return MEAN(x, axis=axis, keepdims=keepdims)
 
 
 # --------------------------------------------------------------------------------------------
@@ -191,8 +191,7 @@ def _extremum_reduce(
             f"{op}: dim= takes one int, as in PyTorch (it returns indices along it), "
             f"got {dim!r}; reduce over several axes with axis="
         )
-    axis, keepdims = axis_and_keepdims(op, axis, keepdims, dim, keepdim)
-    axis = check_axis(op, x, axis)
+    axis, keepdims = axis_and_keepdims(op, x, axis, keepdims, dim, keepdim)
     _check_nonempty(op, x, axis)
     values = prim(x, axis=axis, keepdims=keepdims)
     if dim is None:
@@ -236,10 +235,10 @@ def _arg_extremum(
     op: str, find: Any, x: Any, axis: Any, keepdims: bool, dim: Any, keepdim: Any
 ) -> Tensor:
     x = tensor(x)
-    axis, keepdims = axis_and_keepdims(op, axis, keepdims, dim, keepdim)
-    if isinstance(axis, (tuple, list)):
-        raise TypeError(f"{op}: axis must be one int or None, got {axis!r}")
-    axis = check_axis(op, x, axis)
+    requested = axis if dim is None else dim
+    if isinstance(requested, (tuple, list)):
+        raise TypeError(f"{op}: axis must be one int or None, got {requested!r}")
+    axis, keepdims = axis_and_keepdims(op, x, axis, keepdims, dim, keepdim)
     _check_nonempty(op, x, axis)
     return _indices(find, x, axis, keepdims)
 
@@ -311,8 +310,8 @@ def logsumexp(
 ) -> Tensor:
     """log(sum(exp(x))) over `axis`, computed without overflow; -inf over an empty axis."""
     x = tensor(x)
-    axis, keepdims = axis_and_keepdims("logsumexp", axis, keepdims, dim, keepdim)
-    return LOGSUMEXP(x, axis=check_axis("logsumexp", x, axis), keepdims=keepdims)
+    axis, keepdims = axis_and_keepdims("logsumexp", x, axis, keepdims, dim, keepdim)
+    return LOGSUMEXP(x, axis=axis, keepdims=keepdims)
 
 
 def _ddof(op: str, ddof: float, correction: float | None, unbiased: bool | None) -> float:
@@ -352,8 +351,7 @@ def var(
     """Variance over `axis`: sum((x - mean)^2) / (n - ddof). ddof=0 by default, as numpy and
     JAX; PyTorch's `correction=` is ddof and `unbiased=True` is ddof=1 (PyTorch defaults to 1)."""
     x = tensor(x)
-    axis, keepdims = axis_and_keepdims("var", axis, keepdims, dim, keepdim)
-    axis = check_axis("var", x, axis)
+    axis, keepdims = axis_and_keepdims("var", x, axis, keepdims, dim, keepdim)
     divisor = _degrees_of_freedom("var", x, axis, _ddof("var", ddof, correction, unbiased))
     centered = x - mean(x, axis, keepdims=True)
     return sum(centered * centered, axis, keepdims) * (1.0 / divisor)
@@ -394,8 +392,7 @@ def std(
     `correction=`, `unbiased=` as in `var`). Its gradient is 0 where all reduced values are
     equal (PyTorch's convention; the exact derivative is undefined)."""
     x = tensor(x)
-    axis, keepdims = axis_and_keepdims("std", axis, keepdims, dim, keepdim)
-    axis = check_axis("std", x, axis)
+    axis, keepdims = axis_and_keepdims("std", x, axis, keepdims, dim, keepdim)
     ddof = _ddof("std", ddof, correction, unbiased)
     _degrees_of_freedom("std", x, axis, ddof)
     return STD(x, axis=axis, keepdims=keepdims, ddof=ddof)
@@ -439,8 +436,7 @@ def prod(
     zeros, to every order (one zero: the product of the others there, 0 elsewhere; two or
     more zeros: 0), with no division by x."""
     x = tensor(x)
-    axis, keepdims = axis_and_keepdims("prod", axis, keepdims, dim, keepdim)
-    axis = check_axis("prod", x, axis)
+    axis, keepdims = axis_and_keepdims("prod", x, axis, keepdims, dim, keepdim)
     axes = tuple(range(x.ndim)) if axis is None else (axis,) if isinstance(axis, int) else axis
     out = x
     for a in axes:
