@@ -219,7 +219,39 @@ class _ConvNd(Module):
         return text
 
 
-class Conv2d(_ConvNd):
+class _Conv(_ConvNd):
+    """Conv1d and Conv2d: PyTorch's constructor, and a forward through `convolve`."""
+
+    convolve = staticmethod(F.conv2d)
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: int | Sequence[int] | str = 0,
+        dilation: int | Sequence[int] = 1,
+        groups: int = 1,
+        bias: bool = True,
+        *,
+        dtype: Any = None,
+        generator: Generator = None,
+    ) -> None:
+        super().__init__(
+            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+            0, dtype, generator,
+        )  # fmt: skip
+
+    def forward(self, x: Any) -> Tensor:
+        x, unbatched = self._prepare(x)
+        y = self.convolve(
+            x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
+        )
+        return y.squeeze(0) if unbatched else y
+
+
+class Conv2d(_Conv):
     """2-D cross-correlation (the deep-learning "convolution") of (N, C_in, H, W) inputs with
     out_channels filters of shape (C_in / groups, kH, kW), plus a bias per output channel:
 
@@ -230,64 +262,13 @@ class Conv2d(_ConvNd):
     channels are split into g independent convolutions (g = in_channels: depthwise).
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int | Sequence[int],
-        stride: int | Sequence[int] = 1,
-        padding: int | Sequence[int] | str = 0,
-        dilation: int | Sequence[int] = 1,
-        groups: int = 1,
-        bias: bool = True,
-        *,
-        dtype: Any = None,
-        generator: Generator = None,
-    ) -> None:
-        super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-            0, dtype, generator,
-        )  # fmt: skip
 
-    def forward(self, x: Any) -> Tensor:
-        x, unbatched = self._prepare(x)
-        y = F.conv2d(
-            x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
-        )
-        return y.squeeze(0) if unbatched else y
-
-
-class Conv1d(_ConvNd):
+class Conv1d(_Conv):
     """1-D cross-correlation of (N, C_in, L) inputs (sequences, signals): Conv2d with one
     spatial axis. Weight (out_channels, in_channels / groups, k)."""
 
     _dims = 1
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int | Sequence[int],
-        stride: int | Sequence[int] = 1,
-        padding: int | Sequence[int] | str = 0,
-        dilation: int | Sequence[int] = 1,
-        groups: int = 1,
-        bias: bool = True,
-        *,
-        dtype: Any = None,
-        generator: Generator = None,
-    ) -> None:
-        super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-            0, dtype, generator,
-        )  # fmt: skip
-
-    def forward(self, x: Any) -> Tensor:
-        x, unbatched = self._prepare(x)
-        y = F.conv1d(
-            x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
-        )
-        return y.squeeze(0) if unbatched else y
+    convolve = staticmethod(F.conv1d)
 
 
 class ConvTranspose2d(_ConvNd):
