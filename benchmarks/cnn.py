@@ -36,8 +36,8 @@ from autograd_core.engine import PRIMITIVES
 from benchmarks.timing import (
     cpu_clock,
     interleaved,
-    keep_freed_memory,
     page_faults_per_call,
+    prepare_standalone_run,
     torch_or_none,
 )
 
@@ -304,11 +304,7 @@ def profile(rounds: int = 40, top: int = 8) -> dict[str, Any]:
 if __name__ == "__main__":
     import sys
 
-    if os.environ.get("KEEP_FREED_MEMORY", "1") == "1":
-        print("glibc keeps freed memory:", keep_freed_memory(), "(KEEP_FREED_MEMORY=0: default)")
-    torch_module: Any = torch_or_none()
-    if torch_module is not None:
-        torch_module.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+    prepare_standalone_run()
     for workload, entries in run().items():
         print(workload)
         for contender, figures in entries.items():

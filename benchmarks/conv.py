@@ -27,7 +27,12 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 import autograd_core as ag
-from benchmarks.timing import interleaved, keep_freed_memory, page_faults_per_call, torch_or_none
+from benchmarks.timing import (
+    interleaved,
+    page_faults_per_call,
+    prepare_standalone_run,
+    torch_or_none,
+)
 
 BATCH, IN_CHANNELS, SIZE, OUT_CHANNELS, KERNEL = 64, 6, 12, 16, 5
 
@@ -130,10 +135,6 @@ def run(rounds: int = 60) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    if os.environ.get("KEEP_FREED_MEMORY", "1") == "1":
-        print("glibc keeps freed memory:", keep_freed_memory(), "(KEEP_FREED_MEMORY=0: default)")
-    torch_module: Any = torch_or_none()
-    if torch_module is not None:
-        torch_module.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+    prepare_standalone_run()
     for contender, figures in run().items():
         print(f"{contender:14s}", "  ".join(f"{k}={v:.3f}" for k, v in figures.items()))

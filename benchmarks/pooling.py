@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 import autograd_core as ag
-from benchmarks.timing import interleaved, keep_freed_memory, torch_or_none
+from benchmarks.timing import interleaved, prepare_standalone_run, torch_or_none
 
 # name -> (input shape, our pool, PyTorch's pool by name, its arguments)
 WORKLOADS: dict[str, tuple[tuple[int, ...], str, tuple[Any, ...]]] = {
@@ -78,11 +78,7 @@ def run(rounds: int = 100) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    if os.environ.get("KEEP_FREED_MEMORY", "1") == "1":
-        print("glibc keeps freed memory:", keep_freed_memory(), "(KEEP_FREED_MEMORY=0: default)")
-    torch_module: Any = torch_or_none()
-    if torch_module is not None:
-        torch_module.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+    prepare_standalone_run()
     for workload, entries in run().items():
         print(workload)
         for contender, figures in entries.items():

@@ -23,6 +23,7 @@ import os
 import statistics
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 
 def cpu_clock() -> Callable[[], float]:
@@ -93,3 +94,13 @@ def torch_or_none() -> object | None:
     except ImportError:
         return None
     return torch
+
+
+def prepare_standalone_run() -> None:
+    """What a benchmark script run on its own sets up, as `benchmarks.run` does: glibc keeping
+    freed memory (unless KEEP_FREED_MEMORY=0) and PyTorch on the pinned number of threads."""
+    if os.environ.get("KEEP_FREED_MEMORY", "1") == "1":
+        print("glibc keeps freed memory:", keep_freed_memory(), "(KEEP_FREED_MEMORY=0: default)")
+    torch: Any = torch_or_none()
+    if torch is not None:
+        torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
