@@ -233,6 +233,8 @@ class Primitive:
     `linear=True` declares the op linear in its operands jointly (add, reshape, getitem):
     its JVP is the op itself applied to the tangents (JAX's `deflinear`), and its rules
     read no input values, so in-place changes to its inputs cannot invalidate them.
+    `multilinear=True` declares it linear in each operand separately (matmul, einsum,
+    convolution): the JVP for one operand is the op with that operand's tangent in its place.
     `fused_vjp(g, residual, *arrays, **params)` is an optional array-only VJP for input 0
     that uses what the forward kept: such a forward returns `(output, residual)`.
     `view=True` marks ops whose output may share memory with input 0 (in-place changes to
@@ -247,6 +249,7 @@ class Primitive:
         jvps: Sequence[Rule | None] | _EachInput | None = None,
         *,
         linear: bool = False,
+        multilinear: bool = False,
         save_output: bool = False,
         view: bool = False,
         fused_vjp: Rule | None = None,
@@ -259,6 +262,7 @@ class Primitive:
         self.vjps = vjps
         self.jvps = jvps
         self.linear = linear
+        self.multilinear = multilinear
         self.save_output = save_output
         self.view = view
         self.fused_vjp = fused_vjp
@@ -590,7 +594,8 @@ def _output_tangent(
     prim: Primitive, inputs: Sequence[Any], params: dict[str, Any], out: Any, level: int
 ) -> Any:
     """The output's tangent at one level: a linear op applied to the tangents, or the sum
-    of each input's JVP rule."""
+    over the inputs with a tangent of their JVP rule (for a multilinear op, the op with the
+    tangent in that input's place)."""
 
     def tangent_of(x: Any) -> Any:
         return x._tangents.get(level) if isinstance(x, Traced) and x._tangents else None
@@ -605,9 +610,13 @@ def _output_tangent(
     saved_out = out if prim.save_output else None
     for argnum, x in enumerate(inputs):
         t = tangent_of(x)
-        if t is not None:
+        if t is None:
+            continue
+        if prim.multilinear:
+            term = prim(*inputs[:argnum], t, *inputs[argnum + 1 :], **params)
+        else:
             term = prim.jvp_rule(argnum)(t, saved_out, *inputs, **params)
-            total = term if total is None else total + term
+        total = term if total is None else total + term
     return total
 
 

@@ -3,8 +3,9 @@ convolution, and the gradient in the weight), unfold/fold (im2col / col2im).
 
 Convolution is bilinear in input and weight, so three primitives close under
 differentiation: `conv2d(w, x)` (weight first, see below), `conv2d_input(g, w)` (the adjoint
-in x) and `conv2d_weight(x, g)` (the adjoint in w). Each one's reverse and forward rules are
-calls to the other two, so forward mode and derivatives of every order come from these three.
+in x) and `conv2d_weight(x, g)` (the adjoint in w). Each one's reverse rules are calls to the
+other two, and, being bilinear (`multilinear=True`), its forward rule is itself with the
+tangent in one argument's place, so forward mode and every order come from these three.
 
 The kernel is "im2col + one matrix product": every window of the padded input is copied into
 a column (`_columns`), the product with the flattened weight gives all outputs at once, and
@@ -204,10 +205,7 @@ CONV2D: Primitive = register(
         "conv2d",
         quiet(_conv2d_forward),
         (_conv2d_vjp_w, _conv2d_vjp_x),
-        (
-            lambda t, out, w, x, **geometry: CONV2D(t, x, **geometry),
-            lambda t, out, w, x, **geometry: CONV2D(w, t, **geometry),
-        ),
+        multilinear=True,
         fused_vjp=_conv2d_fused_vjp_w,
         doc="2-D cross-correlation of x (N, C, H, W) with w (O, C/groups, kH, kW), weight "
         "first, no bias; bilinear: d/dw = conv2d_weight(x, g), d/dx = conv2d_input(g, w)",
@@ -229,10 +227,7 @@ CONV2D_INPUT: Primitive = register(
             lambda g, out, gy, w, input_size, **geometry: CONV2D(w, g, **geometry),
             _conv2d_input_vjp_w,
         ),
-        (
-            lambda t, out, gy, w, **geometry: CONV2D_INPUT(t, w, **geometry),
-            lambda t, out, gy, w, **geometry: CONV2D_INPUT(gy, t, **geometry),
-        ),
+        multilinear=True,
         doc="the transposed convolution: the adjoint of x -> conv2d(x, w) applied to g, "
         "for x of spatial size input_size; d/dg = conv2d(., w), d/dw = conv2d_weight(., g)",
     )
@@ -253,10 +248,7 @@ CONV2D_WEIGHT: Primitive = register(
             _conv2d_weight_vjp_x,
             lambda g, out, x, gy, kernel_size, **geometry: CONV2D(g, x, **geometry),
         ),
-        (
-            lambda t, out, x, gy, **geometry: CONV2D_WEIGHT(t, gy, **geometry),
-            lambda t, out, x, gy, **geometry: CONV2D_WEIGHT(x, t, **geometry),
-        ),
+        multilinear=True,
         doc="the adjoint of w -> conv2d(x, w) applied to g: the weight's gradient, of "
         "spatial size kernel_size; d/dx = conv2d_input(g, .), d/dg = conv2d(x, .)",
     )

@@ -45,7 +45,7 @@ MATMUL: Primitive = register(
         "matmul",
         np.matmul,
         (_matmul_rule_a, _matmul_rule_b),
-        (lambda t, out, a, b: MATMUL(t, b), lambda t, out, a, b: MATMUL(a, t)),
+        multilinear=True,
         doc="a @ b; bilinear: d/da = g @ b^T, d/db = a^T @ g",
     )
 )
@@ -116,17 +116,12 @@ def _einsum_vjp(argnum: int, g: Any, out: Any, *operands: Any, subscripts: str) 
     return EINSUM(g, *(operands[k] for k in others), *extras, subscripts=spec)
 
 
-def _einsum_jvp(argnum: int, t: Any, out: Any, *operands: Any, subscripts: str) -> Any:
-    """einsum is linear in each operand: a tangent goes through the same einsum."""
-    return EINSUM(*operands[:argnum], t, *operands[argnum + 1 :], subscripts=subscripts)
-
-
 EINSUM: Primitive = register(
     Primitive(
         "einsum",
         _einsum_forward,
         each_input(_einsum_vjp),
-        each_input(_einsum_jvp),
+        multilinear=True,  # a tangent goes through the same einsum
         view=True,  # one operand: "ij->ji" and "ii->i" are views, as in numpy and PyTorch
         doc="Einstein summation over explicit subscripts; linear in each operand: the "
         "cotangent of one is an einsum of g with the others",
