@@ -25,6 +25,7 @@ Importing nn never imports tqdm or matplotlib; they load when a progress bar or 
 """
 
 from nn import convolution, data, datasets, functional, init, models, optim, transforms, utils
+from nn.attention import *  # noqa: F403 (explicit lists replace these once the layers land)
 from nn.convolution import (
     AdaptiveAvgPool2d,
     AvgPool2d,
@@ -33,7 +34,9 @@ from nn.convolution import (
     ConvTranspose2d,
     MaxPool2d,
 )
+from nn.embedding import *  # noqa: F403
 from nn.functional import l1_penalty, l2_penalty
+from nn.graph import *  # noqa: F403
 from nn.init import manual_seed
 from nn.layers import (
     ACTIVATIONS,
@@ -78,8 +81,10 @@ from nn.losses import (
     NLLLoss,
 )
 from nn.module import Module, ModuleDict, ModuleList, Parameter, Sequential
+from nn.recurrent import *  # noqa: F403
 from nn.serialization import CheckpointError, load, save
 from nn.training import EarlyStopping, History, evaluate, fit, predict
+from nn.transformer import *  # noqa: F403
 
 __all__ = [
     "ACTIVATIONS",

@@ -20,7 +20,14 @@ from hypothesis.extra import numpy as hnp
 import autograd_core as ag
 from autograd_core import testing as agt
 from autograd_core.engine import grad as engine_grad
-from tests import cases_conv, cases_linalg, cases_pooling, cases_reductions, cases_shape
+from tests import (
+    cases_conv,
+    cases_linalg,
+    cases_pooling,
+    cases_recurrent,
+    cases_reductions,
+    cases_shape,
+)
 from tests.case_builders import Case, Draw, along_axis, binary, reduction, separated, unary
 from tests.numeric import check_forward, check_reverse, check_second_order
 
@@ -261,7 +268,14 @@ CASES: dict[str, Callable[[Draw], Case]] = {
         ag.std, lambda s: agt.distinct_arrays(agt.shapes(min_dims=1, min_side=2), spacing=0.3)
     )(draw),
 }
-FAMILIES = (cases_reductions, cases_linalg, cases_shape, cases_conv, cases_pooling)
+FAMILIES = (
+    cases_reductions,
+    cases_linalg,
+    cases_shape,
+    cases_conv,
+    cases_pooling,
+    cases_recurrent,
+)
 for family in FAMILIES:
     CASES |= family.CASES
 

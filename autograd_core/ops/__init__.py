@@ -1,9 +1,9 @@
 """The op library: every primitive, defined once, with its public function right below it.
 
 One module per family: `elementwise`, `reductions`, `shape` (and indexing), `linalg`,
-`neural` (fused layers and losses), `conv` (convolution), `pooling`, `creation`
-(constructors). The engine's own primitives (`broadcast_to`, `sum_to`, `cast`) live in
-`autograd_core.engine`; their public functions are in `shape`.
+`neural` (fused layers and losses), `conv` (convolution), `pooling`, `recurrent` (fused
+cell updates), `creation` (constructors). The engine's own primitives (`broadcast_to`,
+`sum_to`, `cast`) live in `autograd_core.engine`; their public functions are in `shape`.
 
 The public functions are collected in `EXPORTS` as each module defines them (`@export`);
 `autograd_core` exports exactly those, and `@export(method=True)` makes one a tensor method
@@ -19,6 +19,7 @@ from autograd_core.ops import (  # noqa: F401 - importing a family registers its
     linalg,
     neural,
     pooling,
+    recurrent,
     reductions,
     shape,
 )
@@ -35,5 +36,6 @@ if TYPE_CHECKING:  # the exports are made at import time: give type checkers the
     from autograd_core.ops.linalg import *  # noqa: F403
     from autograd_core.ops.neural import *  # noqa: F403
     from autograd_core.ops.pooling import *  # noqa: F403
+    from autograd_core.ops.recurrent import *  # noqa: F403
     from autograd_core.ops.reductions import *  # noqa: F403
     from autograd_core.ops.shape import *  # noqa: F403
