@@ -4,6 +4,12 @@ circles, spirals) for classification demos.
 
 Every generator is `(n_samples, noise=..., seed=...) -> (X, y)` with X float64 (n, 2) and
 y int64 (n,); the same seed gives the same data.
+
+For sequence models (nn.datasets.text, nn.datasets.sequences): the bundled text of
+*The Time Machine* (`load_time_machine`), a character-level tokenizer (`CharTokenizer`),
+next-character windows (`lm_windows`), and seeded synthetic tasks
+`make_copy_task`/`make_reverse_task`/`make_sort_task`/`make_addition_task` ->
+(src, tgt) int64 arrays, with ids `PAD`, `BOS`, `EOS` = 0, 1, 2 reserved.
 """
 
 from __future__ import annotations
@@ -13,11 +19,36 @@ from typing import Any
 
 import numpy as np
 
+from nn.datasets.sequences import (
+    ADDITION_VOCAB,
+    BOS,
+    EOS,
+    PAD,
+    SPECIAL_TOKENS,
+    make_addition_task,
+    make_copy_task,
+    make_reverse_task,
+    make_sort_task,
+)
+from nn.datasets.text import CharTokenizer, lm_windows, load_time_machine
+
 __all__ = [
+    "ADDITION_VOCAB",
+    "BOS",
+    "EOS",
+    "PAD",
+    "SPECIAL_TOKENS",
+    "CharTokenizer",
+    "lm_windows",
     "load_digits",
     "load_sample_photo",
+    "load_time_machine",
+    "make_addition_task",
     "make_circles",
+    "make_copy_task",
     "make_moons",
+    "make_reverse_task",
+    "make_sort_task",
     "make_spirals",
     "make_xor",
 ]
