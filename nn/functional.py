@@ -655,3 +655,307 @@ def binary_cross_entropy_with_logits(
     if weight is not None:
         loss = loss * (weight if isinstance(weight, Tensor) else _const(np.asarray(weight), x))
     return _reduce(loss, reduction)
+
+
+# --------------------------------------------------------------------------------------------
+# Attention (the layers are in nn.attention and nn.transformer)
+# --------------------------------------------------------------------------------------------
+
+
+def attention_mask(
+    op: str, mask: Any, like: Tensor, true_means: str = "attend"
+) -> tuple[np.ndarray | None, Any]:
+    """A user's mask as (allowed, bias): a boolean mask becomes `allowed` (True where a query
+    may attend a key; `true_means="blocked"` reads True as hidden instead, MultiheadAttention's
+    convention), a floating one becomes `bias`, added to the scores (a Tensor stays one, so a
+    learned bias gets its gradient; an array becomes a constant in `like`'s dtype). Other
+    dtypes are a TypeError naming `op`."""
+    if mask is None:
+        return None, None
+    if isinstance(mask, Tensor):
+        return None, mask if mask.dtype == like.dtype else ag.cast(mask, like.dtype)
+    array = np.asarray(mask)
+    if array.dtype == bool:
+        return (array if true_means == "attend" else ~array), None
+    if array.dtype.kind == "f":
+        return None, array.astype(like.dtype, copy=False)
+    raise TypeError(
+        f"{op}: a mask must be boolean (True = {true_means}) or floating (added to the "
+        f"scores), got dtype {array.dtype} and shape {array.shape}"
+    )
+
+
+def mask_shape(allowed: Any, bias: Any) -> tuple[int, ...]:
+    """The shape of a mask given as (allowed, bias)."""
+    return tuple(np.shape(allowed if bias is None else bias))
+
+
+def causal_mask(target_length: int, source_length: int) -> np.ndarray:
+    """(L, S) booleans, True where query i may attend key j: j <= i, aligned at the top left
+    as PyTorch's is_causal (also when L != S)."""
+    return np.tril(np.ones((target_length, source_length), dtype=bool))
+
+
+def attention(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    allowed: np.ndarray | None = None,
+    bias: Any = None,
+    dropout_p: float = 0.0,
+    scale: float | None = None,
+    generator: np.random.Generator | None = None,
+) -> tuple[Tensor, Tensor]:
+    """softmax(q k^T * scale + bias, hidden keys excluded) v for checked operands, and the
+    weights (after dropout, as PyTorch's MultiheadAttention returns them).
+
+    A row in which no key is allowed (every one hidden, or given a bias of -inf) gets zero
+    weights, so its output is 0 and no gradient flows through it: its scores are replaced by
+    0 before the softmax (finite, so no nan reaches the backward pass) and its weights by 0
+    after it."""
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
+    scores = ag.matmul(q * scale, k.mT)  # scaling q costs L*E multiplications, not L*S
+    hidden = None if allowed is None else ~allowed
+    blocked = hidden  # what a row cannot see: hidden, or given a bias of -inf
+    if bias is not None:
+        scores = scores + bias
+        minus_inf = np.isneginf(bias.data if isinstance(bias, Tensor) else bias)
+        if minus_inf.any():
+            blocked = minus_inf if blocked is None else blocked | minus_inf
+    dead = None if blocked is None else blocked.all(axis=-1, keepdims=True)
+    if dead is not None and dead.any():
+        scores = ag.where(dead, 0.0, scores)  # finite scores: a softmax without nan
+        hidden = None if hidden is None else hidden & ~dead
+    else:
+        dead = None
+    if hidden is not None:
+        scores = ag.where(hidden, -math.inf, scores)
+    weights = ag.softmax(scores, axis=-1)
+    if dead is not None:
+        weights = ag.where(dead, 0.0, weights)
+    if dropout_p > 0.0:
+        weights = dropout(weights, dropout_p, True, generator)
+    return ag.matmul(weights, v), weights
+
+
+def scaled_dot_product_attention(
+    query: Any,
+    key: Any,
+    value: Any,
+    attn_mask: Any = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    enable_gqa: bool = False,
+    *,
+    generator: np.random.Generator | None = None,
+) -> Tensor:
+    """Attention(Q, K, V) = softmax(Q K^T / sqrt(d_k)) V, as PyTorch's: query (..., L, E),
+    key (..., S, E), value (..., S, Ev) -> (..., L, Ev), leading (batch, head) axes
+    broadcast.
+
+    Dividing by sqrt(d_k) keeps the scores' variance near 1 whatever the width (a dot product
+    of d_k unit-variance terms has variance d_k): unscaled, the softmax saturates to one-hot
+    rows whose gradients vanish. `scale` replaces 1/sqrt(d_k).
+
+    `attn_mask` broadcasts to (..., L, S): boolean True where a query may attend a key, or
+    floating, added to the scores (-inf hides). `is_causal` lets query i see keys j <= i
+    (aligned at the top left, as PyTorch, also when L != S); not with `attn_mask`. A query
+    with no key to attend gets zeros (and zero gradients), never nan, as PyTorch 2.13 does.
+    `dropout_p` drops weights (always, as PyTorch: pass 0.0 in evaluation), drawing from
+    `generator` (nn's default generator when None). `enable_gqa` lets key and value have
+    fewer heads (axis -3) than query, each shared by a group of query heads.
+    """
+    q, k, v = _t(query), _t(key), _t(value)
+    op = "scaled_dot_product_attention"
+    if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
+        raise ValueError(
+            f"{op}: query, key and value need at least 2 dimensions (..., L, E), got shapes "
+            f"{q.shape}, {k.shape} and {v.shape}"
+        )
+    if not q.dtype == k.dtype == v.dtype:
+        raise TypeError(
+            f"{op}: query, key and value must have one dtype, got {q.dtype}, {k.dtype} and "
+            f"{v.dtype}"
+        )
+    if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
+        raise ValueError(
+            f"{op}: query {q.shape}, key {k.shape} and value {v.shape} do not fit: expected "
+            "(..., L, E), (..., S, E) and (..., S, Ev)"
+        )
+    if enable_gqa:
+        k, v = _grouped_heads(op, q, k), _grouped_heads(op, q, v)
+    try:
+        batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    except ValueError:
+        raise ValueError(
+            f"{op}: the leading (batch) axes of query {q.shape}, key {k.shape} and value "
+            f"{v.shape} do not broadcast"
+        ) from None
+    if not 0.0 <= dropout_p <= 1.0:
+        raise ValueError(f"{op}: dropout_p must be in [0, 1], got {dropout_p}")
+    length, source = q.shape[-2], k.shape[-2]
+    allowed: np.ndarray | None
+    if is_causal:
+        if attn_mask is not None:
+            raise ValueError(
+                f"{op}: pass attn_mask or is_causal=True, not both (add the causal mask to "
+                "your own mask instead)"
+            )
+        allowed, bias = causal_mask(length, source), None
+    else:
+        allowed, bias = attention_mask(op, attn_mask, q)
+        shape = mask_shape(allowed, bias)
+        scores_shape = (*batch, length, source)
+        if attn_mask is not None and _broadcast_or_none(shape, scores_shape) != scores_shape:
+            raise ValueError(
+                f"{op}: attn_mask of shape {shape} does not broadcast to the scores' shape "
+                f"{scores_shape} (..., L, S) of query {q.shape} and key {k.shape}"
+            )
+    return attention(q, k, v, allowed, bias, dropout_p, scale, generator)[0]
+
+
+def _broadcast_or_none(*shapes: tuple[int, ...]) -> tuple[int, ...] | None:
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        return None
+
+
+def _grouped_heads(op: str, q: Tensor, kv: Tensor) -> Tensor:
+    """Key or value heads (axis -3) repeated to the query's, each `groups` times in a row
+    (PyTorch's repeat_interleave for grouped-query attention)."""
+    if q.ndim < 3 or kv.ndim < 3 or q.shape[-3] % kv.shape[-3]:
+        raise ValueError(
+            f"{op}: enable_gqa needs heads on axis -3, the query's a multiple of the key's and "
+            f"value's; got query {q.shape} and {kv.shape}"
+        )
+    groups = q.shape[-3] // kv.shape[-3]
+    if groups == 1:
+        return kv
+    *lead, heads, length, width = kv.shape
+    spread = ag.broadcast_to(kv.unsqueeze(-3), (*lead, heads, groups, length, width))
+    return spread.reshape(*lead, heads * groups, length, width)
+
+
+# --------------------------------------------------------------------------------------------
+# Embeddings and one-hot vectors (the layer is nn.Embedding in nn.embedding)
+# --------------------------------------------------------------------------------------------
+
+
+def _ids(op: str, ids: Any, size: int | None, what: str) -> np.ndarray:
+    """Token or class ids as an int64 array, checked to be whole numbers in [0, size) (only
+    non-negative when size is None).
+
+    Ids are numpy integer arrays, lists or Python ints, or integer Tensors (as `argmax`
+    returns). A Tensor built from integers is float64 in autograd_core, so floating ids are
+    refused rather than guessed at, as PyTorch refuses them."""
+    array = ids.data if isinstance(ids, Tensor) else np.asarray(ids)
+    if array.dtype.kind not in "iu":
+        hint = (
+            "; a Tensor made from integers is float64 in autograd_core, so pass the ids as a "
+            "numpy integer array"
+            if isinstance(ids, Tensor)
+            else ""
+        )
+        raise TypeError(
+            f"{op}: ids must be integers, got dtype {array.dtype} (shape {array.shape}){hint}"
+        )
+    if array.size and (array.min() < 0 or (size is not None and array.max() >= size)):
+        outside = (array < 0) if size is None else (array < 0) | (array >= size)
+        bad = array[outside]
+        allowed = "non-negative" if size is None else f"in [0, {size}) ({what} = {size})"
+        raise IndexError(
+            f"{op}: ids must be {allowed}; got {bad.size} id(s) outside, e.g. {bad.flat[0]} "
+            f"(ids range from {array.min()} to {array.max()})"
+        )
+    return array.astype(np.int64, copy=False)
+
+
+def _padding_index(op: str, padding_idx: int | None, num_embeddings: int) -> int | None:
+    """padding_idx in [0, num_embeddings); a negative one counts from the end (PyTorch)."""
+    if padding_idx is None:
+        return None
+    if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)):
+        raise TypeError(f"{op}: padding_idx must be an int or None, got {padding_idx!r}")
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        raise ValueError(
+            f"{op}: padding_idx must be within num_embeddings ({num_embeddings}), i.e. in "
+            f"[-{num_embeddings}, {num_embeddings}), got {padding_idx}"
+        )
+    return int(padding_idx) % num_embeddings
+
+
+def _embedding(
+    op: str,
+    input: Any,
+    weight: Any,
+    padding_idx: int | None,
+    max_norm: float | None,
+    norm_type: float,
+) -> Tensor:
+    """F.embedding, with `op` (the function's or the layer's name) in its error messages."""
+    weight = _t(weight)
+    if weight.ndim != 2:
+        raise ValueError(
+            f"{op}: weight must be 2-D (num_embeddings, embedding_dim), got shape {weight.shape}"
+        )
+    num_embeddings = weight.shape[0]
+    ids = _ids(op, input, num_embeddings, "num_embeddings")
+    padding_idx = _padding_index(op, padding_idx, num_embeddings)
+    if max_norm is not None:
+        # PyTorch's embedding_renorm_: rows looked up with a norm above max_norm are scaled
+        # down to it in place, outside the graph.
+        rows = np.unique(ids)
+        norms = np.linalg.norm(weight.data[rows], ord=norm_type, axis=1, keepdims=True)
+        scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
+        weight.data[rows] *= scale.astype(weight.dtype)
+    out = ag.getitem(weight, ids)  # weight[ids]: backward adds each id's gradient to its row
+    if padding_idx is not None:
+        is_padding = ids == padding_idx
+        if is_padding.any():  # the padding row's value, as a constant: it gets no gradient
+            out = ag.where(is_padding[..., None], weight.data[padding_idx].copy(), out)
+    return out
+
+
+def embedding(
+    input: Any,
+    weight: Any,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+) -> Tensor:
+    """The rows of `weight` (num_embeddings, embedding_dim) at the integer ids `input` (any
+    shape): output (*input.shape, embedding_dim), as torch.nn.functional.embedding.
+
+    It equals one_hot(input, num_embeddings) @ weight, computed as a row lookup. In backward,
+    repeated ids add up in their row; the row `padding_idx` (negative counts from the end)
+    receives no gradient. With `max_norm`, rows looked up whose `norm_type`-norm exceeds it
+    are first rescaled to it in place in `weight` (as PyTorch, outside the graph)."""
+    return _embedding("embedding", input, weight, padding_idx, max_norm, norm_type)
+
+
+def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
+    """Class ids (any shape, integers) as one-hot vectors: an int64 Tensor of shape
+    (*tensor.shape, num_classes) with a 1 at each id, as torch.nn.functional.one_hot.
+
+    num_classes=-1 takes the largest id + 1. The result is int64 as in PyTorch and does not
+    require grad; `.double()` or `.float()` makes it a floating tensor to multiply with
+    (one_hot(ids, V).double() @ W equals embedding(ids, W)). One-hot vectors are as long as
+    the vocabulary and all equally far apart, so they say nothing about similarity; an
+    embedding learns short dense vectors instead."""
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
+        raise TypeError(f"one_hot: num_classes must be an int, got {num_classes!r}")
+    if num_classes < -1:
+        raise ValueError(f"one_hot: num_classes must be -1 (infer) or >= 0, got {num_classes}")
+    ids = _ids("one_hot", tensor, None if num_classes == -1 else int(num_classes), "num_classes")
+    if num_classes == -1:
+        if ids.size == 0:
+            raise ValueError(
+                f"one_hot: cannot infer the number of classes from an empty input (shape "
+                f"{ids.shape}); pass num_classes"
+            )
+        num_classes = int(ids.max()) + 1
+    out = ag.zeros(*ids.shape, int(num_classes), dtype=np.int64)
+    np.put_along_axis(out.data, ids[..., None], 1, axis=-1)  # fills the fresh array we own
+    return out
