@@ -43,9 +43,9 @@ class Embedding(Module):
         padding_idx: int | None = None,
         max_norm: float | None = None,
         norm_type: float = 2.0,
+        *,
         _weight: Any = None,
         _freeze: bool = False,
-        *,
         dtype: Any = None,
         generator: Generator = None,
     ) -> None:
