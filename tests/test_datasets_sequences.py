@@ -124,8 +124,10 @@ def test_lm_windows_targets_are_inputs_shifted_by_one() -> None:
     assert y.tolist() == [[1, 2, 3], [4, 5, 6], [7, 8, 9]]
     x, y = lm_windows(ids, 4, stride=2)
     assert x[:, 0].tolist() == [0, 2, 4, 6] and np.array_equal(y, x + 1)
-    x, y = lm_windows(np.arange(4), 3)  # exactly one window
+    x, y = lm_windows([0, 1, 2, 3], 3)  # exactly one window; a list works too
     assert x.tolist() == [[0, 1, 2]] and y.tolist() == [[1, 2, 3]]
+    ids = ag.argmax(ag.Tensor(np.eye(5)), dim=1)  # an integer Tensor
+    assert lm_windows(ids, 2)[1].tolist() == [[1, 2], [3, 4]]
 
 
 def test_lm_windows_feed_a_data_loader() -> None:

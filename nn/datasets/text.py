@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from autograd_core import Tensor
+
 __all__ = ["CharTokenizer", "lm_windows", "load_time_machine"]
 
 
@@ -66,7 +68,7 @@ class CharTokenizer:
 
     def decode(self, ids: Any) -> str:
         """The text of a 1-D sequence of ids (list, numpy array or Tensor of whole numbers)."""
-        array = np.asarray(getattr(ids, "data", ids))
+        array = ids.data if isinstance(ids, Tensor) else np.asarray(ids)
         if array.ndim != 1:
             raise ValueError(
                 f"CharTokenizer.decode: expected a 1-D sequence of ids, got shape {array.shape}"
@@ -95,7 +97,7 @@ def lm_windows(ids: Any, seq_len: int, stride: int | None = None) -> tuple[np.nd
     arrays of shape (n_windows, seq_len); ids left over at the end are dropped.
     `TensorDataset(inputs, targets)` makes them a dataset for `DataLoader`.
     """
-    array = np.asarray(getattr(ids, "data", ids))
+    array = ids.data if isinstance(ids, Tensor) else np.asarray(ids)
     if array.ndim != 1 or array.dtype.kind not in "iu":
         raise ValueError(
             f"lm_windows: ids must be a 1-D integer array, got shape {array.shape} and dtype "
