@@ -93,8 +93,8 @@ def operand(x: Any, like: Any = None) -> Any:
     if isinstance(x, np.generic) and x.dtype.kind in "biuf":
         return x.item()
     if isinstance(x, np.ndarray):
-        if x.dtype.kind in "biu" and isinstance(like, Tensor):
-            return Tensor(x, dtype=like.dtype)
+        if x.dtype.kind in "biu" and isinstance(like, Tensor):  # (ints meeting ints stay ints)
+            return Tensor(x, dtype=like.dtype) if like.dtype.kind == "f" else like._wrap(x)
         return Tensor(x)
     if isinstance(x, (list, tuple)):
         return Tensor(x)
