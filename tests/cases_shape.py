@@ -126,7 +126,15 @@ def stacking_case(draw: Draw) -> Case:
     return (lambda a, b: join([a, b])), [draw(agt.arrays(shape)), draw(agt.arrays(shape))]
 
 
+def stack_case(draw: Draw) -> Case:
+    shape = draw(agt.shapes())
+    count = draw(st.integers(1, 3))
+    axis = draw(st.integers(-len(shape) - 1, len(shape)))
+    return (lambda *ts: ag.stack(ts, axis=axis)), [draw(agt.arrays(shape)) for _ in range(count)]
+
+
 CASES: dict[str, Callable[[Draw], Case]] = {
+    "stack": stack_case,
     "flip": flip_case,
     "roll": roll_case,
 }
