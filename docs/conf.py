@@ -27,7 +27,7 @@ def link_notebooks() -> None:
     for old in lessons.glob("*.ipynb"):
         if old.name not in wanted or not old.is_symlink():
             old.unlink()
-    for name, path in wanted.items():
+    for name in wanted:
         link = lessons / name
         if not link.is_symlink():
             link.symlink_to(pathlib.Path("..", "..", "notebooks", name))

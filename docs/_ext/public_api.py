@@ -27,6 +27,7 @@ import re
 import sys
 import textwrap
 import types
+import typing
 from collections.abc import Iterator
 from typing import Any
 
@@ -96,10 +97,19 @@ def public_modules() -> tuple[str, ...]:
     return tuple(found)
 
 
+def is_type_alias(obj: Any) -> bool:
+    """A name for a type, used in annotations (`Shape = tuple[int, ...]`, `DType = Any`)."""
+    return isinstance(obj, types.GenericAlias | types.UnionType | typing.TypeVar) or (
+        type(obj).__module__ == "typing"
+    )
+
+
 def kind(obj: Any) -> str:
-    """The autodoc directive for an object."""
+    """The autodoc directive for an object ("data" for values and type aliases)."""
     if inspect.ismodule(obj):
         return "module"
+    if is_type_alias(obj):
+        return "data"
     if inspect.isclass(obj):
         return "exception" if issubclass(obj, BaseException) else "class"
     if callable(obj):
@@ -146,8 +156,7 @@ def _package_modules(package: str) -> Iterator[types.ModuleType]:
 
 def attribute_doc(module_name: str, name: str) -> str | None:
     """The docstring or `#:` comment of a module-level assignment, as Sphinx finds it."""
-    from sphinx.pycode import ModuleAnalyzer
-    from sphinx.pycode import PycodeError
+    from sphinx.pycode import ModuleAnalyzer, PycodeError
 
     try:
         docs = ModuleAnalyzer.for_module(module_name).find_attr_docs()
@@ -262,7 +271,8 @@ def _summary(module: types.ModuleType) -> tuple[str, str]:
         title = title.split(",")[0]
     if len(title) > 50:
         title = module.__name__
-    return title.replace("`", ""), intro
+    title, intro = escape_inline_markup([title.replace("`", ""), intro])
+    return title, intro
 
 
 def _heading(text: str, underline: str) -> str:
@@ -275,7 +285,12 @@ def _directive(full_name: str, obj: Any, module: types.ModuleType, name: str) ->
     if what == "data":
         doc = docstring(module, name) or ""
         body = textwrap.indent("\n".join(escape_inline_markup(doc.splitlines())), "   ")
-        return f".. py:data:: {full_name}\n   :type: {type(obj).__name__}\n\n{body}\n"
+        shown = repr(obj)
+        if is_type_alias(obj) or len(shown) <= 70:
+            option = f":value: {shown}"
+        else:
+            option = f":type: {type(obj).__name__}"
+        return f".. py:data:: {full_name}\n   {option}\n\n{body}\n"
     if what in ("class", "exception"):
         return f".. auto{what}:: {full_name}\n   :members:\n"
     return f".. autofunction:: {full_name}\n"
@@ -307,7 +322,7 @@ def page(module_name: str) -> str:
         f".. py:module:: {module_name}",
         "   :no-index:",
         "",
-        doc.split("\n\n")[0] if doc else "",
+        "\n".join(escape_inline_markup(doc.splitlines())),
         "",
     ]
     if submodules:
@@ -324,10 +339,9 @@ def page(module_name: str) -> str:
 
     for defining in sorted(sections, key=order):
         names = sections[defining]
-        title, intro = _summary(importlib.import_module(defining))
-        if defining == module_name and len(sections) == 1:
-            title, intro = "Contents", ""
-        lines += [_heading(title, "-"), f"*From* `{defining}`. {intro}".rstrip(), ""]
+        if defining != module_name or len(sections) > 1:
+            title, intro = _summary(importlib.import_module(defining))
+            lines += [_heading(title, "-"), f"*From* `{defining}`. {intro}", ""]
         callables = [n for n in names if kind(getattr(module, n)) != "data"]
         if len(callables) > 1:
             lines += [".. autosummary::", "   :nosignatures:", ""]
