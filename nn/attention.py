@@ -1,4 +1,4 @@
-"""Multi-head attention on top of `nn.functional.attention` (scaled dot-product attention).
+"""Multi-head attention on top of scaled dot-product attention (`nn.functional`).
 
 Each head attends in its own learned subspace: head_i = Attention(Q W_i^q, K W_i^k, V W_i^v),
 and MHA(Q, K, V) = Concat(head_1, ..., head_h) W^O, where W^O fuses the heads and returns
@@ -166,7 +166,7 @@ class MultiheadAttention(Module):
         q, k, v = self._project(query, key, value, kv_shared, qkv_shared, seq_axis)
         k, v, allowed, bias = self._extend_keys(k, v, allowed, bias)
         dropout_p = self.dropout if self.training else 0.0
-        out, weights = F.attention(q, k, v, allowed, bias, dropout_p, None, self._generator)
+        out, weights = F._attention(q, k, v, allowed, bias, dropout_p, None, self._generator)
         # (N, H, L, d) -> (N, L, H, d) or (L, N, H, d) -> (..., E): Concat(heads), then W^O
         out = out.permute(0, 2, 1, 3) if seq_axis == 1 else out.permute(2, 0, 1, 3)
         out = self.out_proj(out.reshape(*out.shape[:2], self.embed_dim))
@@ -219,10 +219,10 @@ class MultiheadAttention(Module):
         label, (batch, length, source) = self._label(), sizes
         allowed, bias = None, None
         if key_padding_mask is not None:
-            allowed, bias = F.attention_mask(
+            allowed, bias = F._attention_mask(
                 f"{label}: key_padding_mask", key_padding_mask, like, "blocked"
             )
-            shape = F.mask_shape(allowed, bias)
+            shape = F._mask_shape(allowed, bias)
             expected = (batch, source) if batched else (source,)
             if shape != expected:
                 raise ValueError(
@@ -231,10 +231,10 @@ class MultiheadAttention(Module):
                 )
             allowed, bias = _reshaped(allowed, bias, (batch, 1, 1, source))
         if attn_mask is not None:
-            more_allowed, more_bias = F.attention_mask(
+            more_allowed, more_bias = F._attention_mask(
                 f"{label}: attn_mask", attn_mask, like, "blocked"
             )
-            shape = F.mask_shape(more_allowed, more_bias)
+            shape = F._mask_shape(more_allowed, more_bias)
             per_head = (batch * self.num_heads, length, source)
             if shape == per_head:
                 split = (batch, self.num_heads, length, source)

@@ -662,14 +662,14 @@ def binary_cross_entropy_with_logits(
 # --------------------------------------------------------------------------------------------
 
 
-def attention_mask(
+def _attention_mask(
     op: str, mask: Any, like: Tensor, true_means: str = "attend"
 ) -> tuple[np.ndarray | None, Any]:
     """A user's mask as (allowed, bias): a boolean mask becomes `allowed` (True where a query
     may attend a key; `true_means="blocked"` reads True as hidden instead, MultiheadAttention's
     convention), a floating one becomes `bias`, added to the scores (a Tensor stays one, so a
-    learned bias gets its gradient; an array becomes a constant in `like`'s dtype). Other
-    dtypes are a TypeError naming `op`."""
+    learned bias gets its gradient; either is cast to `like`'s dtype, exact for 0 and -inf).
+    Other dtypes are a TypeError naming `op`."""
     if mask is None:
         return None, None
     if isinstance(mask, Tensor):
@@ -685,18 +685,18 @@ def attention_mask(
     )
 
 
-def mask_shape(allowed: Any, bias: Any) -> tuple[int, ...]:
+def _mask_shape(allowed: Any, bias: Any) -> tuple[int, ...]:
     """The shape of a mask given as (allowed, bias)."""
     return tuple(np.shape(allowed if bias is None else bias))
 
 
-def causal_mask(target_length: int, source_length: int) -> np.ndarray:
+def _causal_mask(target_length: int, source_length: int) -> np.ndarray:
     """(L, S) booleans, True where query i may attend key j: j <= i, aligned at the top left
     as PyTorch's is_causal (also when L != S)."""
     return np.tril(np.ones((target_length, source_length), dtype=bool))
 
 
-def attention(
+def _attention(
     q: Tensor,
     k: Tensor,
     v: Tensor,
@@ -802,17 +802,17 @@ def scaled_dot_product_attention(
                 f"{op}: pass attn_mask or is_causal=True, not both (add the causal mask to "
                 "your own mask instead)"
             )
-        allowed, bias = causal_mask(length, source), None
+        allowed, bias = _causal_mask(length, source), None
     else:
-        allowed, bias = attention_mask(op, attn_mask, q)
-        shape = mask_shape(allowed, bias)
+        allowed, bias = _attention_mask(op, attn_mask, q)
+        shape = _mask_shape(allowed, bias)
         scores_shape = (*batch, length, source)
         if attn_mask is not None and _broadcast_or_none(shape, scores_shape) != scores_shape:
             raise ValueError(
                 f"{op}: attn_mask of shape {shape} does not broadcast to the scores' shape "
                 f"{scores_shape} (..., L, S) of query {q.shape} and key {k.shape}"
             )
-    return attention(q, k, v, allowed, bias, dropout_p, scale, generator)[0]
+    return _attention(q, k, v, allowed, bias, dropout_p, scale, generator)[0]
 
 
 def _broadcast_or_none(*shapes: tuple[int, ...]) -> tuple[int, ...] | None:

@@ -251,13 +251,28 @@ class TransformerDecoderLayer(Module):
 class TransformerEncoder(Module):
     """`num_layers` copies of `encoder_layer` (deep copies in `layers`, a ModuleList, so keys
     read `layers.0.self_attn.in_proj_weight` as in PyTorch), applied in turn, then `norm` if
-    given. `forward(src, mask=None, src_key_padding_mask=None, is_causal=None)`."""
+    given. `forward(src, mask=None, src_key_padding_mask=None, is_causal=None)`.
 
-    def __init__(self, encoder_layer: Module, num_layers: int, norm: Module | None = None) -> None:
+    `enable_nested_tensor` and `mask_check` are PyTorch's switches for its inference fast
+    path on nested tensors, which this library does not have: they are accepted so PyTorch
+    code runs unchanged, and change nothing. (That path, in eval mode without gradients,
+    returns 0 at padded positions; here, as in PyTorch's training path, those positions
+    hold computed values, which the padding masks keep from reaching real tokens.)
+    """
+
+    def __init__(
+        self,
+        encoder_layer: Module,
+        num_layers: int,
+        norm: Module | None = None,
+        enable_nested_tensor: bool = True,
+        mask_check: bool = True,
+    ) -> None:
         super().__init__()
         self.num_layers = _size("TransformerEncoder", "num_layers", num_layers)
         self.layers = _clones(encoder_layer, self.num_layers)
         self.norm = norm
+        self.enable_nested_tensor, self.mask_check = enable_nested_tensor, mask_check
 
     def forward(
         self,

@@ -540,6 +540,30 @@ def test_the_transformer_on_unbatched_sequences_matches_pytorch() -> None:
     compare(ours, theirs, arrays, call)
 
 
+def test_in_eval_mode_pytorchs_fast_paths_agree_on_every_real_token() -> None:
+    """Without gradients in eval mode PyTorch takes its fused paths (nested tensors for the
+    padding, which give 0 at padded positions): the real tokens must agree."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = torch.nn.TransformerEncoder(
+            torch.nn.TransformerEncoderLayer(D, 2, FF, batch_first=True, dtype=torch.float64), 2
+        ).eval()
+    ours = nn.TransformerEncoder(nn.TransformerEncoderLayer(D, 2, FF, batch_first=True), 2)
+    load_from_torch(ours, theirs, seed=14)
+    ours.eval()
+    x = _rng(15).standard_normal((N, S, D))
+    padded = np.zeros((N, S), dtype=bool)
+    padded[0, 3:] = True
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "nested tensors are a prototype"
+        expected = theirs(torch.from_numpy(x), src_key_padding_mask=torch.from_numpy(padded))
+    assert not expected.numpy()[padded].any()  # the fused path did run
+    with ag.no_grad():
+        actual = ours(x, src_key_padding_mask=padded)
+    real = ~padded
+    _close(actual.data[real], expected.numpy()[real], "real tokens")
+
+
 def test_generate_square_subsequent_mask_is_pytorchs() -> None:
     for size in (0, 1, 5):
         expected = torch.nn.Transformer.generate_square_subsequent_mask(size, dtype=torch.float64)

@@ -199,6 +199,7 @@ def test_a_stack_holds_independent_deep_copies_under_pytorchs_keys() -> None:
     assert keys[0] == "layers.0.self_attn.in_proj_weight"
     assert keys[-2:] == ["norm.weight", "norm.bias"]
     assert len(encoder.layers) == 3 and encoder.num_layers == 3
+    assert nn.TransformerEncoder(layer, 1, enable_nested_tensor=False, mask_check=False)
     first, second = encoder.layers[0], encoder.layers[1]
     assert first is not layer and first.linear1.weight is not second.linear1.weight
     np.testing.assert_array_equal(first.linear1.weight.data, layer.linear1.weight.data)
