@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set-up on a fresh Debian/Ubuntu machine, quiet and idempotent:
-#   the Graphviz `dot` program (apt-get), a local .venv, and this project with its dev extras.
+#   the Graphviz `dot` program (apt-get), a local .venv, and this project with its dev extras
+#   and its docs extras (Sphinx, to build the documentation site in docs/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,5 +26,5 @@ if [ ! -x .venv/bin/python ]; then
 fi
 
 echo "setup: installing Python dependencies into .venv"
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev,docs]"
 echo "setup: done"
