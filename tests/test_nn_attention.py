@@ -18,7 +18,7 @@ import pytest
 import autograd_core as ag
 import nn
 from nn import functional as F
-from tests.numeric import check_reverse
+from tests.numeric import check_forward, check_reverse, check_second_order
 
 
 def _rng(seed: int = 0) -> np.random.Generator:
@@ -70,25 +70,34 @@ def test_dividing_by_sqrt_dk_keeps_the_softmax_out_of_saturation() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{}, {"is_causal": True}, {"scale": 0.7}, {"mask": "bool"}, {"mask": "float"}],
-    ids=["plain", "causal", "scale", "bool_mask", "float_mask"],
-)
-def test_attention_gradients_match_central_differences(kwargs: dict[str, Any]) -> None:
+    [{}, {"is_causal": True}, {"scale": 0.7}, {"mask": "bool"}, {"mask": "float"},
+     {"mask": "bool_dead"}],
+    ids=["plain", "causal", "scale", "bool_mask", "float_mask", "row_with_nothing_to_attend"],
+)  # fmt: skip
+def test_attention_derivatives_match_central_differences_in_every_mode(
+    kwargs: dict[str, Any],
+) -> None:
+    """Reverse mode, forward mode and second order (a Hessian-vector product): attention is
+    composed of primitives, so all three come from their rules."""
     rng = _rng(3)
-    arrays = [
-        rng.standard_normal((2, 3, 4)),
-        rng.standard_normal((2, 4, 4)),
-        rng.standard_normal((2, 4, 2)),
-    ]
+    arrays = [rng.standard_normal(s) for s in ((2, 3, 4), (2, 4, 4), (2, 4, 2))]
     kwargs = dict(kwargs)
     mask = kwargs.pop("mask", None)
     allowed = rng.random((3, 4)) < 0.6
     allowed[:, 0] = True
-    if mask == "bool":
+    if mask == "bool_dead":
+        allowed[1] = False
+    if mask in ("bool", "bool_dead"):
         kwargs["attn_mask"] = allowed
     elif mask == "float":
         kwargs["attn_mask"] = np.where(allowed, rng.standard_normal((3, 4)), -np.inf)
-    check_reverse(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, **kwargs), arrays, rng)
+
+    def attend(q: Any, k: Any, v: Any) -> ag.Tensor:
+        return F.scaled_dot_product_attention(q, k, v, **kwargs)
+
+    check_reverse(attend, arrays, rng)
+    check_forward(attend, arrays, rng)
+    check_second_order(attend, arrays, rng)
 
 
 def test_a_learned_float_mask_gets_its_gradient() -> None:
