@@ -758,8 +758,9 @@ def scaled_dot_product_attention(
     of d_k unit-variance terms has variance d_k): unscaled, the softmax saturates to one-hot
     rows whose gradients vanish. `scale` replaces 1/sqrt(d_k).
 
-    `attn_mask` broadcasts to (..., L, S): boolean True where a query may attend a key, or
-    floating, added to the scores (-inf hides). `is_causal` lets query i see keys j <= i
+    `attn_mask` broadcasts to (..., L, S): boolean True where a query may attend a key (a
+    numpy bool array: a Tensor is always floating), or floating, added to the scores (-inf
+    hides; a Tensor mask gets its gradient). `is_causal` lets query i see keys j <= i
     (aligned at the top left, as PyTorch, also when L != S); not with `attn_mask`. A query
     with no key to attend gets zeros (and zero gradients), never nan, as PyTorch 2.13 does.
     `dropout_p` drops weights (always, as PyTorch: pass 0.0 in evaluation), drawing from
