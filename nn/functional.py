@@ -672,9 +672,10 @@ def _attention_mask(
     Other dtypes are a TypeError naming `op`."""
     if mask is None:
         return None, None
-    if isinstance(mask, Tensor):
+    if isinstance(mask, Tensor) and mask.dtype.kind == "f":
         return None, mask if mask.dtype == like.dtype else ag.cast(mask, like.dtype)
-    array = np.asarray(mask)
+    array = mask.data if isinstance(mask, Tensor) else np.asarray(mask)  # (a Tensor of bools
+    # comes from a comparison such as `positions > 0`)
     if array.dtype == bool:
         return (array if true_means == "attend" else ~array), None
     if array.dtype.kind == "f":
@@ -759,8 +760,8 @@ def scaled_dot_product_attention(
     rows whose gradients vanish. `scale` replaces 1/sqrt(d_k).
 
     `attn_mask` broadcasts to (..., L, S): boolean True where a query may attend a key (a
-    numpy bool array: a Tensor is always floating), or floating, added to the scores (-inf
-    hides; a Tensor mask gets its gradient). `is_causal` lets query i see keys j <= i
+    numpy bool array, or a Tensor of bools from a comparison), or floating, added to the
+    scores (-inf hides; a Tensor mask gets its gradient). `is_causal` lets query i see keys j <= i
     (aligned at the top left, as PyTorch, also when L != S); not with `attn_mask`. A query
     with no key to attend gets zeros (and zero gradients), never nan, as PyTorch 2.13 does.
     `dropout_p` drops weights (always, as PyTorch: pass 0.0 in evaluation), drawing from

@@ -151,6 +151,21 @@ def test_is_causal_hides_future_tokens() -> None:
     del grads
 
 
+def test_a_tensor_of_bools_from_a_comparison_is_a_boolean_mask_not_an_added_one() -> None:
+    x = ag.Tensor(_rng(12).standard_normal((5, 4)))
+    allowed = ag.tril(ag.ones(5, 5)) > 0  # a bool Tensor, as `positions <= i` gives
+    padding = ag.Tensor([[0.0, 0.0, 0.0, 1.0, 1.0]]) > 0
+    causal = F.scaled_dot_product_attention(x, x, x, is_causal=True)
+    np.testing.assert_array_equal(
+        F.scaled_dot_product_attention(x, x, x, attn_mask=allowed).data, causal.data
+    )
+    mha = nn.MultiheadAttention(4, 2, batch_first=True)
+    batch = x.reshape(1, 5, 4)
+    as_tensor, _ = mha(batch, batch, batch, key_padding_mask=padding)
+    as_array, _ = mha(batch, batch, batch, key_padding_mask=padding.data)
+    np.testing.assert_array_equal(as_tensor.data, as_array.data)
+
+
 def test_is_causal_is_aligned_at_the_top_left_when_lengths_differ() -> None:
     rng = _rng(7)
     q, k, v = rng.standard_normal((2, 4)), rng.standard_normal((5, 4)), rng.standard_normal((5, 3))
