@@ -13,7 +13,7 @@ import pytest
 import autograd_core as ag
 import nn
 from nn.functional import embedding, one_hot
-from nn.utils import pad_sequence
+from nn.utils.rnn import pad_sequence
 
 torch = pytest.importorskip("torch")
 
