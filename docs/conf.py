@@ -58,6 +58,7 @@ myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
 nb_execution_mode = "off"
 nb_merge_streams = True
+nb_render_markdown_format = "myst"  # text/markdown outputs: tables and $math$, as in Jupyter
 
 # autodoc: signatures and docstrings of the public names.
 autodoc_member_order = "bysource"

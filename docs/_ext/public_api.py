@@ -33,9 +33,37 @@ from typing import Any
 
 ROOTS = ("autograd_core", "autograd_core.testing", "nn")
 
-# Sections of a page come in the order of the defining modules' names, except these, which a
-# reader looks for first on their page.
-FIRST = ("autograd_core.tensor", "nn.module", "nn.layers")
+# The order of a page's sections (one per defining module) as a reader meets them: the class
+# users hold, the ops, the transforms, then the machinery. A module not named here gets its
+# section after these, in the order of its name.
+FIRST = (
+    "autograd_core.tensor",
+    "autograd_core.ops.creation",
+    "autograd_core.ops.elementwise",
+    "autograd_core.ops.reductions",
+    "autograd_core.ops.shape",
+    "autograd_core.ops.linalg",
+    "autograd_core.ops.neural",
+    "autograd_core.ops.conv",
+    "autograd_core.ops.pooling",
+    "autograd_core.ops.recurrent",
+    "autograd_core.transforms",
+    "autograd_core.checking",
+    "autograd_core.custom",
+    "autograd_core.drawing",
+    "autograd_core.engine",
+    "nn.module",
+    "nn.layers",
+    "nn.losses",
+    "nn.convolution",
+    "nn.recurrent",
+    "nn.embedding",
+    "nn.attention",
+    "nn.transformer",
+    "nn.graph",
+    "nn.training",
+    "nn.serialization",
+)
 
 
 # ------------------------------------------------------------------------------------------
@@ -60,7 +88,9 @@ def _assigned_in(module_name: str) -> tuple[str, ...]:
         targets = node.targets if isinstance(node, ast.Assign) else []
         if isinstance(node, ast.AnnAssign):
             targets = [node.target]
-        names += [t.id for t in targets if isinstance(t, ast.Name)]
+        for target in targets:  # `x = ...`, and `a, b = ...`
+            elements = target.elts if isinstance(target, ast.Tuple | ast.List) else [target]
+            names += [e.id for e in elements if isinstance(e, ast.Name)]
     return tuple(names)
 
 
@@ -140,12 +170,14 @@ def defining_module(module: types.ModuleType, name: str) -> str:
     """The module whose source defines the public name `module.name`."""
     obj = getattr(module, name)
     own = getattr(obj, "__module__", None)
-    if kind(obj) != "data" and isinstance(own, str) and own in sys.modules:
-        return own
-    for candidate in _package_modules(module.__name__.split(".")[0]):
+    own = own if kind(obj) != "data" and isinstance(own, str) and own in sys.modules else None
+    if own is not None and getattr(sys.modules[own], name, None) is obj:
+        return own  # defined there under this name (def, class, or an alias beside it)
+    package = (own or module.__name__).split(".")[0]
+    for candidate in _package_modules(package):  # `add = binary_function(ADD, ...)`, `PAD = 0`
         if name in _assigned_names(candidate) and getattr(candidate, name, None) is obj:
             return candidate.__name__
-    return module.__name__
+    return own or module.__name__
 
 
 def _package_modules(package: str) -> Iterator[types.ModuleType]:
