@@ -215,9 +215,9 @@ def _unpack(packed: Any, shapes: Shapes) -> tuple[Any, Any, Any, Any]:
     return xp, w, bias, initial
 
 
-def _hidden(h: Any, w: Any, bias: Any) -> Any:
-    """hp = h W_hh^T + b_hh, the recurrent term of one step."""
-    hp = h @ w.mT
+def _hidden(h: Any, w_t: Any, bias: Any) -> Any:
+    """hp = h W_hh^T + b_hh, the recurrent term of one step (w_t = W_hh^T)."""
+    hp = h @ w_t
     return hp if bias is None else hp + bias
 
 
@@ -241,12 +241,11 @@ def _recurrence_forward(
     spec = CELLS[cell]
     out = np.empty((xp.shape[0], *initial.shape), dtype=packed.dtype)
     kept: list[Any] = [None] * len(xp)
-    state = tuple(initial)
+    state, w_t = tuple(initial), w.mT
     for t in _steps(len(xp), reverse):
-        new, kept[t] = spec.step(xp[t], _hidden(state[0], w, bias), state)
-        for j, part in enumerate(new):
+        state, kept[t] = spec.step(xp[t], _hidden(state[0], w_t, bias), state)
+        for j, part in enumerate(state):
             out[t, j] = part
-        state = tuple(out[t])
     return out, (out, kept)
 
 
@@ -274,7 +273,7 @@ def _backward_through_time(
             parts if not d_state else tuple(a + b for a, b in zip(parts, d_state, strict=True))
         )
         if kept is None:
-            activations = spec.step(xp[t], _hidden(state[0], w, bias), state)[1]
+            activations = spec.step(xp[t], _hidden(state[0], w.mT, bias), state)[1]
         else:
             activations = kept[t]
         d_xp[t], d_hp[t], direct = spec.vjp(d_state, activations, state)
@@ -325,8 +324,8 @@ def _recurrence_jvp(
     t_state = tuple(t_initial[j] for j in range(spec.states))
     for k, t in enumerate(steps):
         state = _state_before(k, steps, out, initial, spec.states)
-        t_hp = _hidden(t_state[0], w, t_bias) + state[0] @ t_w.mT
-        kept = spec.step(xp[t], _hidden(state[0], w, bias), state)[1]
+        t_hp = _hidden(t_state[0], w.mT, t_bias) + state[0] @ t_w.mT
+        kept = spec.step(xp[t], _hidden(state[0], w.mT, bias), state)[1]
         t_state = spec.jvp(t_xp[t], t_hp, t_state, kept, state)
         tangents[t] = STACK(*t_state, axis=0)
     return STACK(*tangents, axis=0)

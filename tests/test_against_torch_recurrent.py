@@ -1,0 +1,187 @@
+"""The recurrent layers against PyTorch (optional: skipped without torch), in float64 to 1e-9:
+outputs, final states, and the gradients of the input, the initial state and every parameter,
+for RNN (tanh, relu), LSTM and GRU over one and two layers, one and two directions, either
+batch layout, with and without biases and initial state, unbatched, and a sequence of one
+step; the three cells likewise. Weights go through state dicts both ways (the keys are
+PyTorch's, in PyTorch's order)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+import pytest
+
+import autograd_core as ag
+import nn
+from autograd_core.engine import grad
+
+torch = pytest.importorskip("torch")
+
+TOL = {"rtol": 1e-9, "atol": 1e-9}
+INPUT, HIDDEN = 5, 4
+KINDS = {  # name -> (our class, PyTorch's class, keyword arguments)
+    "rnn_tanh": (nn.RNN, "RNN", {}),
+    "rnn_relu": (nn.RNN, "RNN", {"nonlinearity": "relu"}),
+    "lstm": (nn.LSTM, "LSTM", {}),
+    "gru": (nn.GRU, "GRU", {}),
+}
+CELLS = {
+    "rnn_tanh": (nn.RNNCell, "RNNCell", {}),
+    "rnn_relu": (nn.RNNCell, "RNNCell", {"nonlinearity": "relu"}),
+    "lstm": (nn.LSTMCell, "LSTMCell", {}),
+    "gru": (nn.GRUCell, "GRUCell", {}),
+}
+
+
+def _close(ours: Any, theirs: Any, what: str) -> None:
+    np.testing.assert_allclose(ours.data, theirs.detach().numpy(), **TOL, err_msg=what)
+
+
+def _pair(ours: nn.Module, theirs: Any, ours_to_torch: bool, seed: int) -> None:
+    """The same weights in both: ours copied into PyTorch's, or PyTorch's (its own random
+    init, reseeded) into ours. Either way the state dicts' keys are the same, in order."""
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    if ours_to_torch:
+        theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+    else:
+        torch.manual_seed(seed)
+        theirs.reset_parameters()
+        ours.load_state_dict(theirs.state_dict())
+    for key, value in theirs.state_dict().items():
+        np.testing.assert_array_equal(ours.state_dict()[key], value.numpy())
+
+
+def _compare(
+    ours: nn.Module,
+    theirs: Any,
+    x: np.ndarray,
+    hx: Any,
+    lstm: bool,
+    rng: np.random.Generator,
+) -> None:
+    """Forward both, weight every result by one random cotangent, backward both, compare."""
+    x_ours, x_theirs = ag.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    states = [] if hx is None else (list(hx) if lstm else [hx])
+    s_ours = [ag.Tensor(s, requires_grad=True) for s in states]
+    s_theirs = [torch.tensor(s, requires_grad=True) for s in states]
+    pack = (lambda s: tuple(s) if lstm else s[0]) if states else (lambda s: None)
+    out_ours = ours(x_ours, pack(s_ours))
+    out_theirs = theirs(x_theirs, pack(s_theirs))
+    flat_ours = list(_flatten(out_ours))
+    flat_theirs = list(_flatten(out_theirs))
+    loss_ours: Any = 0.0
+    loss_theirs: Any = 0.0
+    for i, (a, b) in enumerate(zip(flat_ours, flat_theirs, strict=True)):
+        _close(a, b, f"result {i}")
+        weight = rng.standard_normal(a.shape)
+        loss_ours = loss_ours + (a * weight).sum()
+        loss_theirs = loss_theirs + (b * torch.from_numpy(weight)).sum()
+    loss_ours.backward()
+    loss_theirs.backward()
+    _close(x_ours.grad, x_theirs.grad, "gradient of the input")
+    for i, (a, b) in enumerate(zip(s_ours, s_theirs, strict=True)):
+        _close(a.grad, b.grad, f"gradient of initial state {i}")
+    theirs_params = dict(theirs.named_parameters())
+    for name, param in ours.named_parameters():
+        _close(param.grad, theirs_params[name].grad, f"gradient of {name}")
+
+
+def _flatten(result: Any) -> Any:
+    if isinstance(result, (tuple, list)):
+        for part in result:
+            yield from _flatten(part)
+    else:
+        yield result
+
+
+CONFIGS = list(itertools.product(KINDS, (1, 2), (False, True), (False, True), (True, False)))
+
+
+@pytest.mark.parametrize(("kind", "layers", "bidirectional", "batch_first", "bias"), CONFIGS)
+@pytest.mark.parametrize("initial", [False, True], ids=["no_hx", "hx"])
+def test_sequence_layers_match_pytorch(
+    kind: str, layers: int, bidirectional: bool, batch_first: bool, bias: bool, initial: bool
+) -> None:
+    ours_class, name, kwargs = KINDS[kind]
+    options = dict(
+        num_layers=layers, bias=bias, batch_first=batch_first, bidirectional=bidirectional
+    )
+    seed = CONFIGS.index((kind, layers, bidirectional, batch_first, bias)) * 2 + initial
+    ours = ours_class(INPUT, HIDDEN, **kwargs, **options, generator=seed)
+    theirs = getattr(torch.nn, name)(INPUT, HIDDEN, **kwargs, **options).double()
+    _pair(ours, theirs, ours_to_torch=seed % 2 == 0, seed=seed)
+    rng = np.random.default_rng(seed)
+    length, batch = 4, 3
+    x = rng.standard_normal((batch, length, INPUT) if batch_first else (length, batch, INPUT))
+    hx = None
+    if initial:
+        shape = (layers * (2 if bidirectional else 1), batch, HIDDEN)
+        hx = (rng.standard_normal(shape), rng.standard_normal(shape))
+        hx = hx if kind == "lstm" else hx[0]
+    _compare(ours, theirs, x, hx, kind == "lstm", rng)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("initial", [False, True], ids=["no_hx", "hx"])
+def test_unbatched_sequences_match_pytorch(kind: str, initial: bool) -> None:
+    ours_class, name, kwargs = KINDS[kind]
+    ours = ours_class(INPUT, HIDDEN, num_layers=2, bidirectional=True, **kwargs, generator=1)
+    theirs = getattr(torch.nn, name)(INPUT, HIDDEN, 2, bidirectional=True, **kwargs).double()
+    _pair(ours, theirs, ours_to_torch=True, seed=0)
+    rng = np.random.default_rng(1)
+    hx = None
+    if initial:
+        hx = (rng.standard_normal((4, HIDDEN)), rng.standard_normal((4, HIDDEN)))
+        hx = hx if kind == "lstm" else hx[0]
+    _compare(ours, theirs, rng.standard_normal((6, INPUT)), hx, kind == "lstm", rng)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_a_sequence_of_one_step_matches_pytorch(kind: str, batch_first: bool) -> None:
+    ours_class, name, kwargs = KINDS[kind]
+    ours = ours_class(INPUT, HIDDEN, 2, batch_first=batch_first, **kwargs, generator=2)
+    theirs = getattr(torch.nn, name)(INPUT, HIDDEN, 2, batch_first=batch_first, **kwargs)
+    _pair(ours, theirs.double(), ours_to_torch=False, seed=2)
+    rng = np.random.default_rng(2)
+    _compare(ours, theirs, rng.standard_normal((3, 1, INPUT)), None, kind == "lstm", rng)
+
+
+@pytest.mark.parametrize("kind", sorted(CELLS))
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("initial", [False, True], ids=["no_hx", "hx"])
+@pytest.mark.parametrize("batched", [True, False], ids=["batched", "unbatched"])
+def test_cells_match_pytorch(kind: str, bias: bool, initial: bool, batched: bool) -> None:
+    ours_class, name, kwargs = CELLS[kind]
+    ours = ours_class(INPUT, HIDDEN, bias=bias, **kwargs, generator=3)
+    theirs = getattr(torch.nn, name)(INPUT, HIDDEN, bias=bias, **kwargs).double()
+    _pair(ours, theirs, ours_to_torch=bias, seed=3)
+    rng = np.random.default_rng(3)
+    lead = (3,) if batched else ()
+    hx = None
+    if initial:
+        hx = (rng.standard_normal((*lead, HIDDEN)), rng.standard_normal((*lead, HIDDEN)))
+        hx = hx if kind == "lstm" else hx[0]
+    _compare(ours, theirs, rng.standard_normal((*lead, INPUT)), hx, kind == "lstm", rng)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_a_gradient_penalty_through_the_layer_matches_pytorch(kind: str) -> None:
+    """Second order: the gradient of |d loss / d x|^2 with respect to the weights, through
+    a differentiated backward pass (create_graph), as PyTorch's double backward."""
+    ours_class, name, kwargs = KINDS[kind]
+    ours = ours_class(3, 2, num_layers=2, bidirectional=True, generator=4)
+    theirs = getattr(torch.nn, name)(3, 2, 2, bidirectional=True).double()
+    _pair(ours, theirs, ours_to_torch=True, seed=4)
+    x = np.random.default_rng(4).standard_normal((3, 2, 3))
+    x_ours, x_theirs = ag.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    (g_ours,) = grad((ours(x_ours)[0] ** 2).sum(), [x_ours], create_graph=True)
+    (g_theirs,) = torch.autograd.grad((theirs(x_theirs)[0] ** 2).sum(), x_theirs, create_graph=True)
+    _close(g_ours, g_theirs, "first derivative")
+    (g_ours**2).sum().backward()
+    (g_theirs**2).sum().backward()
+    theirs_params = dict(theirs.named_parameters())
+    for key, param in ours.named_parameters():
+        _close(param.grad, theirs_params[key].grad, f"second-order gradient of {key}")
