@@ -167,13 +167,13 @@ def test_cells_match_pytorch(kind: str, bias: bool, initial: bool, batched: bool
     _compare(ours, theirs, rng.standard_normal((*lead, INPUT)), hx, kind == "lstm", rng)
 
 
-@pytest.mark.parametrize("kind", ["lstm", "gru"])
+@pytest.mark.parametrize("kind", sorted(KINDS))
 def test_a_gradient_penalty_through_the_layer_matches_pytorch(kind: str) -> None:
     """Second order: the gradient of |d loss / d x|^2 with respect to the weights, through
     a differentiated backward pass (create_graph), as PyTorch's double backward."""
     ours_class, name, kwargs = KINDS[kind]
-    ours = ours_class(3, 2, num_layers=2, bidirectional=True, generator=4)
-    theirs = getattr(torch.nn, name)(3, 2, 2, bidirectional=True).double()
+    ours = ours_class(3, 2, num_layers=2, bidirectional=True, **kwargs, generator=4)
+    theirs = getattr(torch.nn, name)(3, 2, 2, bidirectional=True, **kwargs).double()
     _pair(ours, theirs, ours_to_torch=True, seed=4)
     x = np.random.default_rng(4).standard_normal((3, 2, 3))
     x_ours, x_theirs = ag.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
