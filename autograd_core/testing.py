@@ -35,7 +35,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 Shape = tuple[int, ...]
-DType = Any  # a numpy float dtype (or its name), or a strategy drawing one
+"""An array shape: a tuple of axis lengths."""
+DType = Any
+"""A numpy float dtype (or its name), or a hypothesis strategy drawing one."""
 
 
 def dtypes() -> st.SearchStrategy[np.dtype[Any]]:

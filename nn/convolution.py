@@ -34,8 +34,8 @@ from nn import init
 from nn.layers import Generator, _dtype, _input, _label, _size
 from nn.module import Module, Parameter
 
-FORMULA = "out = floor((in + 2p - d(k-1) - 1)/s) + 1"
-TRANSPOSED_FORMULA = "out = (in - 1)s - 2p + d(k-1) + output_padding + 1"
+_FORMULA = "out = floor((in + 2p - d(k-1) - 1)/s) + 1"
+_TRANSPOSED_FORMULA = "out = (in - 1)s - 2p + d(k-1) + output_padding + 1"
 _AXES = {1: ("length",), 2: ("height", "width")}
 
 
@@ -101,7 +101,7 @@ def _check_sizes(
         if out < 1:
             raise ValueError(
                 f"{_label(layer)}: input of shape {shape} is too small along {name}: "
-                f"{FORMULA} = floor(({n} + 2*{p} - {d}*({k}-1) - 1)/{s}) + 1 = {out}; "
+                f"{_FORMULA} = floor(({n} + 2*{p} - {d}*({k}-1) - 1)/{s}) + 1 = {out}; "
                 "use a larger input, more padding or a smaller kernel"
             )
 
@@ -322,7 +322,7 @@ class ConvTranspose2d(_ConvNd):
             if out < 1:
                 raise ValueError(
                     f"{_label(self)}: input of shape {shape} gives an empty output along "
-                    f"{name}: {TRANSPOSED_FORMULA} = ({n} - 1)*{s} - 2*{p} + {d}*({k}-1) + "
+                    f"{name}: {_TRANSPOSED_FORMULA} = ({n} - 1)*{s} - 2*{p} + {d}*({k}-1) + "
                     f"{op} + 1 = {out}; use less padding"
                 )
 

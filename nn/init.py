@@ -104,6 +104,7 @@ def zeros_(tensor: Tensor) -> Tensor:
 
 
 def ones_(tensor: Tensor) -> Tensor:
+    """Fill with 1 (a norm layer's scale starts here)."""
     return _fill(tensor, 1.0)
 
 

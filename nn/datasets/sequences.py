@@ -24,9 +24,11 @@ __all__ = [
     "make_sort_task",
 ]
 
+#: Reserved token ids: padding, beginning and end of sequence.
 PAD, BOS, EOS = 0, 1, 2
+#: The reserved tokens' texts, indexed by their ids.
 SPECIAL_TOKENS: tuple[str, ...] = ("<pad>", "<bos>", "<eos>")
-# The addition task's vocabulary: ADDITION_VOCAB[id] is the token of id (digit d is id 3 + d).
+#: The addition task's vocabulary: ADDITION_VOCAB[id] is the token of id (digit d is id 3 + d).
 ADDITION_VOCAB: tuple[str, ...] = (*SPECIAL_TOKENS, *"0123456789", "+")
 
 Seed = int | np.random.Generator | None
