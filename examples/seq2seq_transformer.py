@@ -235,7 +235,9 @@ def attend(
 class LayerCache:
     """What one decoder layer keeps between steps: its self-attention keys and values of the
     positions decoded so far (one more each step), and its cross-attention keys and values of
-    the encoder's memory (computed once: the memory does not change while decoding)."""
+    the encoder's memory (computed once: the memory does not change while decoding).
+    Growing the cache by concatenation copies it each step; a production cache preallocates
+    room for the longest output instead."""
 
     memory_keys: Tensor
     memory_values: Tensor
