@@ -4,26 +4,32 @@ computes what re-running the decoder on the whole prefix computes."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
 
 import autograd_core as ag
 import nn
-from examples.seq2seq_transformer import (
-    OUT_LEN,
-    Reverser,
-    cached_greedy_decode,
-    decode_step,
-    greedy_decode,
-    reversal_pairs,
-    start_cache,
-)
 from nn.datasets import BOS
+
+# The script sets OPENBLAS_NUM_THREADS for itself on import; keep that out of this process's
+# environment (and so out of the other tests' subprocesses).
+with mock.patch.dict(os.environ):
+    from examples.seq2seq_transformer import (
+        OUT_LEN,
+        Reverser,
+        cached_greedy_decode,
+        decode_step,
+        greedy_decode,
+        reversal_pairs,
+        start_cache,
+    )
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
