@@ -7,10 +7,18 @@
   LogSoftmax
 - losses: MSELoss, L1Loss, HuberLoss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss
 - regularization: Dropout, BatchNorm1d, LayerNorm, `l1_penalty`, `l2_penalty`
+- sequence models: RNN, LSTM, GRU and their cells (`nn.recurrent`), Embedding,
+  MultiheadAttention (`nn.attention`; `F.scaled_dot_product_attention`), the Transformer's
+  encoder and decoder layers and stacks, Transformer, PositionalEncoding (`nn.transformer`);
+  `nn.utils.rnn.pad_sequence`
+- graph networks: GCNConv (`nn.graph`; graph attention is `F.scaled_dot_product_attention`
+  with the adjacency as its mask)
 - convolutional networks: Conv1d, Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d,
   AdaptiveAvgPool2d (`nn.convolution`), Flatten, BatchNorm2d, Dropout2d; the course's
   landmark architectures in `nn.models` (LeNet5, VGGBlock, InceptionBlock, BasicBlock, ResNet)
 - `nn.init`, `nn.optim` (+ `nn.optim.lr_scheduler`), `nn.utils`, `nn.data`, `nn.datasets`
+  (digits, a photo, The Time Machine with a character tokenizer, seeded copy, reverse, sort
+  and addition tasks, 2-D toy problems)
 - `nn.transforms`: seeded image augmentation of batches (N, C, H, W) (flips, crops, AlexNet's
   PCA colour augmentation, Normalize, Compose), for `DataLoader(..., transform=...)`
 - training: `fit`, `evaluate`, `predict`, `History`, `EarlyStopping`
@@ -25,7 +33,7 @@ Importing nn never imports tqdm or matplotlib; they load when a progress bar or 
 """
 
 from nn import convolution, data, datasets, functional, init, models, optim, transforms, utils
-from nn.attention import *  # noqa: F403 (explicit lists replace these once the layers land)
+from nn.attention import MultiheadAttention
 from nn.convolution import (
     AdaptiveAvgPool2d,
     AvgPool2d,
@@ -34,9 +42,9 @@ from nn.convolution import (
     ConvTranspose2d,
     MaxPool2d,
 )
-from nn.embedding import *  # noqa: F403
+from nn.embedding import Embedding
 from nn.functional import l1_penalty, l2_penalty
-from nn.graph import *  # noqa: F403
+from nn.graph import GCNConv
 from nn.init import manual_seed
 from nn.layers import (
     ACTIVATIONS,
@@ -81,16 +89,26 @@ from nn.losses import (
     NLLLoss,
 )
 from nn.module import Module, ModuleDict, ModuleList, Parameter, Sequential
-from nn.recurrent import *  # noqa: F403
+from nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from nn.serialization import CheckpointError, load, save
 from nn.training import EarlyStopping, History, evaluate, fit, predict
-from nn.transformer import *  # noqa: F403
+from nn.transformer import (
+    PositionalEncoding,
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 __all__ = [
     "ACTIVATIONS",
     "ELU",
     "GELU",
+    "GRU",
+    "LSTM",
     "MLP",
+    "RNN",
     "AdaptiveAvgPool2d",
     "AvgPool2d",
     "BCELoss",
@@ -106,7 +124,10 @@ __all__ = [
     "Dropout2d",
     "DyT",
     "EarlyStopping",
+    "Embedding",
     "Flatten",
+    "GCNConv",
+    "GRUCell",
     "HardLogistic",
     "HardSigmoid",
     "HardTanh",
@@ -116,6 +137,7 @@ __all__ = [
     "HuberLoss",
     "Identity",
     "L1Loss",
+    "LSTMCell",
     "LayerNorm",
     "LeakyReLU",
     "Linear",
@@ -127,9 +149,14 @@ __all__ = [
     "Module",
     "ModuleDict",
     "ModuleList",
+    "MultiheadAttention",
     "NLLLoss",
     "PReLU",
     "Parameter",
+    "PositionalEncoding",
+    "RNNBase",
+    "RNNCell",
+    "RNNCellBase",
     "ReLU",
     "Sequential",
     "SiLU",
@@ -138,6 +165,11 @@ __all__ = [
     "Softplus",
     "Swish",
     "Tanh",
+    "Transformer",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
     "convolution",
     "data",
     "datasets",
