@@ -19,7 +19,17 @@ parser.add_argument(
     "--only",
     nargs="*",
     default=None,
-    choices=["overhead", "mlp_step", "deep_graph", "digits_training", "conv", "pooling", "cnn"],
+    choices=[
+        "overhead",
+        "mlp_step",
+        "deep_graph",
+        "digits_training",
+        "conv",
+        "pooling",
+        "cnn",
+        "recurrent",
+        "attention",
+    ],
 )
 parser.add_argument(
     "--malloc",
@@ -44,6 +54,7 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 
 from benchmarks import (  # noqa: E402
+    attention,
     cnn,
     conv,
     deep_graph,
@@ -51,6 +62,7 @@ from benchmarks import (  # noqa: E402
     mlp_step,
     overhead,
     pooling,
+    recurrent,
 )
 
 BENCHMARKS = {
@@ -61,6 +73,8 @@ BENCHMARKS = {
     "conv": conv.run,
     "pooling": pooling.run,
     "cnn": cnn.run,
+    "recurrent": recurrent.run,
+    "attention": attention.run,
 }
 
 
