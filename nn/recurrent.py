@@ -130,9 +130,9 @@ class RNNCellBase(Module):
             )
         return h if batched else h.reshape(1, self.hidden_size)
 
-    def _step(self, x: Any, hx: Any) -> tuple[Tensor, ...]:
-        """One step of the cell: the new state's parts (h, or h and c), unbatched again if
-        the input was."""
+    def _inputs(self, x: Any, hx: Any) -> tuple[Tensor, tuple[Tensor, ...] | None, bool]:
+        """The input as (N, input_size), the given state's parts ((h,) or (h, c)) as
+        (N, H) or None, and whether the input was batched; all checked."""
         x = _input(self, x, self.weight_ih)
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
             raise ValueError(
@@ -141,23 +141,28 @@ class RNNCellBase(Module):
             )
         batched = x.ndim == 2
         batch = x.shape[0] if batched else 1
-        initial = None
-        if hx is not None:
-            if self._cell == "lstm":
-                if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-                    raise TypeError(
-                        f"{_label(self)}: hx must be a tuple (h, c), got {type(hx).__name__}"
-                    )
-                parts = [
-                    self._state(s, w, batch, batched) for s, w in zip(hx, ("h", "c"), strict=True)
-                ]
-                initial = ag.stack(parts)
-            else:
-                initial = self._state(hx, "hx", batch, batched).reshape(1, batch, -1)
+        if hx is None:
+            return x.reshape(batch, self.input_size), None, batched
+        if self._cell != "lstm":
+            return (
+                x.reshape(batch, self.input_size),
+                (self._state(hx, "hx", batch, batched),),
+                batched,
+            )
+        if not isinstance(hx, (tuple, list)) or len(hx) != 2:
+            raise TypeError(f"{_label(self)}: hx must be a tuple (h, c), got {type(hx).__name__}")
+        given = zip(hx, ("h", "c"), strict=True)
+        states = tuple(self._state(s, what, batch, batched) for s, what in given)
+        return x.reshape(batch, self.input_size), states, batched
+
+    def _step(self, x: Any, hx: Any) -> tuple[Tensor, ...]:
+        """One step through `recurrence` over a sequence of one: the new state's parts
+        (h, or h and c), unbatched again if the input was."""
+        x, states, batched = self._inputs(x, hx)
+        initial = None if states is None else ag.stack(states)
         weights = (self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
-        state = _run(x.reshape(1, batch, self.input_size), weights, self._cell, initial, False)[0]
-        parts = [state[j] for j in range(state.shape[0])]
-        return tuple(p if batched else p.reshape(self.hidden_size) for p in parts)
+        state = _run(x.reshape(1, *x.shape), weights, self._cell, initial, False)[0]
+        return tuple(state[j] if batched else state[j, 0] for j in range(state.shape[0]))
 
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
@@ -185,7 +190,14 @@ class RNNCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, dtype=dtype, generator=generator)
 
     def forward(self, input: Any, hx: Any = None) -> Tensor:
-        return self._step(input, hx)[0]
+        """The formula as written, four ops: unrolled over steps, it draws BPTT's graph."""
+        x, states, batched = self._inputs(input, hx)
+        h = np.zeros((len(x), self.hidden_size), x.dtype) if states is None else states[0]
+        pre = ag.linear(x, self.weight_ih, self.bias_ih) + ag.linear(
+            h, self.weight_hh, self.bias_hh
+        )
+        h = ag.tanh(pre) if self.nonlinearity == "tanh" else ag.relu(pre)
+        return h if batched else h[0]
 
     def extra_repr(self) -> str:
         text = super().extra_repr()
