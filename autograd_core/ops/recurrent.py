@@ -233,6 +233,16 @@ def _state_before(k: int, steps: list[int], out: Any, initial: Any, count: int) 
     return tuple(before[j] for j in range(count))
 
 
+def _hidden_before(out: Any, initial: Any, reverse: bool) -> Any:
+    """The h each step starts from, in time order (L, N, H): the initial h, then the outputs'
+    h shifted by one step; for a reverse direction step t starts from step t + 1's state
+    and the last from the initial one."""
+    length = out.shape[0]
+    shifted = out[1:, 0] if reverse else out[: length - 1, 0]
+    parts = (shifted, initial[0:1]) if reverse else (initial[0:1], shifted)
+    return CONCAT(*parts, axis=0, offsets=(0, len(parts[0]), length))
+
+
 def _recurrence_forward(
     packed: np.ndarray, cell: str, shapes: Shapes, reverse: bool
 ) -> tuple[np.ndarray, tuple[np.ndarray, list[Any]]]:
@@ -263,7 +273,6 @@ def _backward_through_time(
     steps = _steps(len(xp), reverse)
     d_xp: list[Any] = [None] * len(steps)
     d_hp: list[Any] = [None] * len(steps)
-    previous_h: list[Any] = [None] * len(steps)
     d_state: State = ()
     for k in reversed(range(len(steps))):
         t = steps[k]
@@ -280,11 +289,11 @@ def _backward_through_time(
         d_xp[t], d_hp[t], direct = spec.vjp(d_state, activations, state)
         d_h = d_hp[t] @ w
         d_state = (d_h if direct[0] is None else direct[0] + d_h, *direct[1:])
-        previous_h[t] = state[0]
     d_xp_all = STACK(*d_xp, axis=0)
     d_hp_all = d_xp_all if d_hp[0] is d_xp[0] else STACK(*d_hp, axis=0)
-    gates = d_hp_all.shape[-1]
-    d_w = d_hp_all.reshape(-1, gates).mT @ STACK(*previous_h, axis=0).reshape(-1, w.shape[-1])
+    gates, size = w.shape
+    h_before = _hidden_before(out, initial, reverse)
+    d_w = d_hp_all.reshape(-1, gates).mT @ h_before.reshape(-1, size)
     pieces = [d_xp_all, d_w]
     if bias is not None:
         pieces.append(SUM(d_hp_all, axis=(0, 1), keepdims=False))
