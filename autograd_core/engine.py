@@ -825,7 +825,8 @@ class Sweep:
                 continue
             if values is None:
                 out, values = self.input_values(node, inputs)
-            gx = self.rule(node, argnum)(g, out, *values, **node.params)
+            rule, seen = self.rule(node, argnum, out)
+            gx = rule(g, seen, *values, **node.params)
             if gx.shape != values[argnum].shape:  # (a gradient-taking input has a shape)
                 gx = SUM_TO(gx, shape=values[argnum].shape)
             if self.anomaly:
@@ -855,17 +856,17 @@ class Sweep:
                 values.append(x.value if plain else x.lift(self.template))
             else:
                 values.append(x.data if plain and isinstance(x, Traced) else x)
-        prim = node.prim
         if plain:
-            return (node.residual if prim.fused_vjp is not None else node.value), values
-        return (node.lift(self.template) if prim.save_output else None), values
+            return node.value, values
+        return (node.lift(self.template) if node.prim.save_output else None), values
 
-    def rule(self, node: Node, argnum: int) -> Rule:
-        """The VJP rule for one input: the op's own, or its fused rule in a plain sweep."""
+    def rule(self, node: Node, argnum: int, out: Any) -> tuple[Rule, Any]:
+        """The VJP rule for one input and the `out` it reads: the op's own rule and the
+        output, or in a plain sweep its fused rule for input 0 and the forward's residual."""
         prim = node.prim
         if self.plain and argnum == 0 and prim.fused_vjp is not None:
-            return prim.fused_vjp  # reads the forward's residual
-        return prim.vjp_rule(argnum)
+            return prim.fused_vjp, node.residual
+        return prim.vjp_rule(argnum), out
 
     def send(self, x: Any, g: Any) -> None:
         """Hand gradient `g` to an input: add it to a node's pending gradient, or to a leaf."""

@@ -283,3 +283,29 @@ def test_using_a_result_whose_graph_was_freed_gives_the_retain_graph_error() -> 
     z = (w * y).sum()  # w's gradient needs y's value
     with pytest.raises(RuntimeError, match="retain_graph=True"):
         z.backward()
+
+
+def test_a_fused_rule_gets_the_residual_and_the_other_inputs_rules_get_the_output() -> None:
+    """out = a * b, kept as its output; a fused rule for input 0 reads the forward's residual
+    (here a marker), while input 1's ordinary rule must still read the output itself."""
+    from autograd_core.engine import Primitive
+
+    def forward(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, str]:
+        return a * b, "residual"
+
+    def fused(g: np.ndarray, residual: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        assert residual == "residual"
+        return g * b
+
+    times = Primitive(
+        "times_for_test",
+        forward,
+        (lambda g, out, a, b: g * b, lambda g, out, a, b: g * out / b),
+        save_output=True,
+        fused_vjp=fused,
+    )
+    a = ag.Tensor([2.0, 3.0], requires_grad=True)
+    b = ag.Tensor([5.0, 7.0], requires_grad=True)
+    times(a, b).sum().backward()
+    np.testing.assert_array_equal(a.grad.data, [5.0, 7.0])
+    np.testing.assert_array_equal(b.grad.data, [2.0, 3.0])  # out / b = a, read from the output
