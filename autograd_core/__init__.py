@@ -83,5 +83,6 @@ if TYPE_CHECKING:  # the op functions are exported at import time: give type che
     from autograd_core.ops.linalg import *  # noqa: F403
     from autograd_core.ops.neural import *  # noqa: F403
     from autograd_core.ops.pooling import *  # noqa: F403
+    from autograd_core.ops.recurrent import *  # noqa: F403
     from autograd_core.ops.reductions import *  # noqa: F403
     from autograd_core.ops.shape import *  # noqa: F403

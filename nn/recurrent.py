@@ -30,7 +30,6 @@ import numpy as np
 
 import autograd_core as ag
 from autograd_core import Tensor
-from autograd_core.ops import recurrence
 from nn import functional as F
 from nn import init
 from nn.layers import Generator, _dtype, _input, _label, _size
@@ -66,8 +65,8 @@ def _run(
     the loop, where r multiplies W_hn h + b_hn."""
     w_ih, w_hh, b_ih, b_hh = weights
     if cell == "gru" or b_ih is None or b_hh is None:
-        return recurrence(ag.linear(x, w_ih, b_ih), w_hh, initial, cell, b_hh, reverse)
-    return recurrence(ag.linear(x, w_ih, b_ih + b_hh), w_hh, initial, cell, None, reverse)
+        return ag.recurrence(ag.linear(x, w_ih, b_ih), w_hh, initial, cell, b_hh, reverse)
+    return ag.recurrence(ag.linear(x, w_ih, b_ih + b_hh), w_hh, initial, cell, None, reverse)
 
 
 def _reset(module: Module, hidden_size: int, generator: Generator) -> None:

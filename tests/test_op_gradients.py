@@ -290,10 +290,6 @@ COMPOSITES: dict[str, Callable[[Draw], Case]] = {
         lambda t: ag.var(t, ddof=1),
         [draw(agt.arrays(agt.shapes(min_dims=1, min_side=2)))],
     ),
-    "stack": lambda draw: (
-        lambda a, b: ag.stack([a, b], axis=-1),
-        [draw(agt.arrays((2, 3))), draw(agt.arrays((2, 3)))],
-    ),
     "squeeze_unsqueeze": lambda draw: (
         lambda t: ag.unsqueeze(ag.squeeze(t), 0),
         [draw(agt.arrays())],
