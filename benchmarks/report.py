@@ -77,6 +77,38 @@ def cnn_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def sequence_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """The recurrent and attention workloads, as time and ratio to PyTorch."""
+    rows = []
+    for name in ("RNN", "LSTM", "GRU"):
+        entry = results.get("recurrent", {}).get(f"{name}, seq 32, batch 16, 64 -> 64")
+        if entry is not None:
+            by_hand = entry.get("numpy by hand")
+            rows.append(
+                (
+                    f"`nn.{name}` fwd+bwd, seq 32, batch 16, 64 -> 64, float32; ratios to PyTorch",
+                    _vs_torch(entry["ours"]),
+                    _vs_torch(entry.get("pytorch")),
+                    f"{_vs_torch(by_hand)}, BPTT by hand" if by_hand else "",
+                )
+            )
+    for name, label in (
+        ("MultiheadAttention causal, 16x32x64, 4 heads", "`MultiheadAttention` causal, 4 heads,"),
+        ("TransformerEncoderLayer(64, 4, 128), 16x32x64", "`TransformerEncoderLayer(64, 4, 128)`"),
+    ):
+        entry = results.get("attention", {}).get(name)
+        if entry is not None:
+            rows.append(
+                (
+                    f"{label} fwd+bwd on 16x32x64, float32; ratios to PyTorch",
+                    _vs_torch(entry["ours"], "us"),
+                    _vs_torch(entry.get("pytorch"), "us"),
+                    "",
+                )
+            )
+    return rows
+
+
 def table(results: dict[str, Any]) -> str:
     m = results["machine"]
     mlp, op = results["mlp_step"], results["overhead"]
@@ -121,6 +153,7 @@ def table(results: dict[str, Any]) -> str:
             _digits(digits["numpy by hand"]),
         ),
         *cnn_rows(results),
+        *sequence_rows(results),
     ]
     malloc = {"glibc keeps freed memory": ", glibc keeping freed memory"}.get(
         m.get("malloc", ""), ", glibc's default malloc"
