@@ -244,7 +244,7 @@ def generated(path: str) -> bool:
 
 def test_repository_paths_and_modules_exist() -> None:
     text = README.read_text()
-    top = "autograd_core|nn|tests|scripts|notebooks|benchmarks|docs"
+    top = "autograd_core|nn|tests|scripts|notebooks|benchmarks|docs|examples"
     for path in set(re.findall(rf"(?<![\w/.])((?:{top})/[\w./*-]*)", text)):
         if generated(path.rstrip(".")):
             continue  # an output the README's commands write (benchmarks/results/)
