@@ -182,3 +182,18 @@ def test_an_op_exported_as_a_method_is_a_tensor_method_and_other_names_still_rai
     assert not hasattr(x, "no_such_method")
     with pytest.raises(AttributeError, match="no_such_method"):
         x.no_such_method()  # type: ignore[operator]
+
+
+def test_an_integer_tensor_meeting_a_float_tensor_takes_its_dtype_as_pytorch() -> None:
+    """Category first (PyTorch's promotion): one_hot(ids) @ w and argmax(x) * y stay float32,
+    and a 0-d float tensor times an integer tensor is a float product, not a failed cast."""
+    ids = ag.argmax(ag.Tensor([[1.0, 3.0, 2.0], [4.0, 0.0, 1.0]]), dim=1)  # int64 [1, 0]
+    w = ag.Tensor(np.ones((2, 3)), dtype=np.float32, requires_grad=True)
+    product = ids @ w
+    assert product.dtype == np.float32
+    np.testing.assert_array_equal(product.data, [1.0, 1.0, 1.0])
+    product.sum().backward()
+    np.testing.assert_array_equal(w.grad.data, [[1.0] * 3, [0.0] * 3])
+    assert (ids * ag.Tensor([0.5, 0.25], dtype=np.float32)).dtype == np.float32
+    np.testing.assert_array_equal((ag.Tensor(2.5) * ids).data, [2.5, 0.0])
+    assert (ids + ids).dtype == np.int64  # integers meeting integers stay integers

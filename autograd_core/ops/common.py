@@ -111,10 +111,23 @@ def operands(a: Any, b: Any) -> tuple[Any, Any]:
     if not (isinstance(b, Tensor) or type(b) in SCALARS):
         b = operand(b, a)
     if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype != b.data.dtype:
-        if a.data.ndim == 0 and b.data.ndim:
-            a = a.astype(b.data.dtype)
-        elif b.data.ndim == 0 and a.data.ndim:
-            b = b.astype(a.data.dtype)
+        return promoted(a, b)
+    return a, b
+
+
+def promoted(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """Two tensors of different dtypes as PyTorch promotes them: an integer or bool tensor
+    meeting a floating one takes its dtype (category first: one_hot(ids) @ w stays float32);
+    within floats a 0-d tensor takes the other's; otherwise numpy promotes."""
+    float_a, float_b = a.data.dtype.kind == "f", b.data.dtype.kind == "f"
+    if float_a and not float_b:  # (integer tensors carry no gradient: a plain conversion)
+        return a, a._wrap(b.data.astype(a.data.dtype))
+    if float_b and not float_a:
+        return b._wrap(a.data.astype(b.data.dtype)), b
+    if float_a and a.data.ndim == 0 and b.data.ndim:
+        return a.astype(b.data.dtype), b
+    if float_a and b.data.ndim == 0 and a.data.ndim:
+        return a, b.astype(a.data.dtype)
     return a, b
 
 

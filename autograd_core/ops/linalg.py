@@ -16,7 +16,7 @@ import numpy as np
 
 from autograd_core.engine import Primitive, each_input, register
 from autograd_core.ops import reductions
-from autograd_core.ops.common import export, operand, tensor
+from autograd_core.ops.common import export, operand, promoted, tensor
 from autograd_core.ops.elementwise import where
 from autograd_core.ops.shape import getitem, scatter_add
 from autograd_core.tensor import Tensor
@@ -57,6 +57,8 @@ def matmul(a: Any, b: Any) -> Tensor:
     a, b = operand(a, b), operand(b, a)
     if not isinstance(a, Tensor):
         a = Tensor(a)
+    if isinstance(b, Tensor) and a.dtype != b.dtype:
+        a, b = promoted(a, b)
     if a.ndim == 0 or np.ndim(b) == 0:
         raise ValueError(
             f"matmul: both operands need at least one dimension, got shapes {a.shape} and "
