@@ -110,6 +110,10 @@ def test_the_recurrence_op_names_what_does_not_fit() -> None:
         ag.recurrence(xp, w, cell="lstm", bias_hh=np.zeros(4))
     with pytest.raises(TypeError, match=r"share one dtype, got \['float32', 'float64'\]"):
         ag.recurrence(xp.astype(np.float32), w, cell="lstm")
+    with pytest.raises(ValueError, match=r"lengths must be 2 integers .* float64 of shape \(2,\)"):
+        ag.recurrence(xp, w, cell="lstm", lengths=np.array([1.0, 2.0]))
+    with pytest.raises(ValueError, match=r"lengths must be in \[0, 3\] .* got \[4, 1\]"):
+        ag.recurrence(xp, w, cell="lstm", lengths=[4, 1])
 
 
 # -- what must hold ----------------------------------------------------------------------------
