@@ -34,6 +34,7 @@ from nn import functional as F
 from nn import init
 from nn.layers import Generator, _dtype, _input, _label, _size
 from nn.module import Module, Parameter
+from nn.utils.rnn import PackedSequence, _packed_index, pad_packed_sequence
 
 __all__ = ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNBase", "RNNCell", "RNNCellBase"]
 
@@ -58,15 +59,19 @@ def _run(
     cell: str,
     initial: Tensor | None,
     reverse: bool,
+    lengths: np.ndarray | None = None,
 ) -> Tensor:
     """One layer in one direction over x (L, N, input): the input projection of every step
     in one `linear`, then the time loop in one op; the state after every step (L, S, N, H).
     RNN and LSTM add b_hh to the projection (the same sum, once); the GRU keeps b_hn inside
-    the loop, where r multiplies W_hn h + b_hn."""
+    the loop, where r multiplies W_hn h + b_hn. With `lengths` (packed input), the state of
+    sequence n stops changing after its own last step."""
     w_ih, w_hh, b_ih, b_hh = weights
     if cell == "gru" or b_ih is None or b_hh is None:
-        return ag.recurrence(ag.linear(x, w_ih, b_ih), w_hh, initial, cell, b_hh, reverse)
-    return ag.recurrence(ag.linear(x, w_ih, b_ih + b_hh), w_hh, initial, cell, None, reverse)
+        xp, b_hh_in_loop = ag.linear(x, w_ih, b_ih), b_hh
+    else:
+        xp, b_hh_in_loop = ag.linear(x, w_ih, b_ih + b_hh), None
+    return ag.recurrence(xp, w_hh, initial, cell, b_hh_in_loop, reverse, lengths)
 
 
 def _reset(module: Module, hidden_size: int, generator: Generator) -> None:
@@ -334,8 +339,12 @@ class RNNBase(Module):
         h = self._hidden(hx, "h_0", batch, batched)
         return [h[k : k + 1] for k in range(count)]
 
-    def _sequence(self, input: Any, hx: Any) -> tuple[Tensor, Tensor]:
-        """The output (as the input's layout) and every layer's final state (S, K, N, H)."""
+    def _sequence(self, input: Any, hx: Any) -> tuple[Tensor | PackedSequence, Tensor]:
+        """The output (as the input's layout) and every layer's final state (S, K, N, H).
+        A PackedSequence runs padded, time-major, in its original batch order, each sequence
+        to its own length; the output is repacked as the input was."""
+        if isinstance(input, PackedSequence):
+            return self._packed(input, hx)
         x = _input(self, input, self.weight_ih_l0)
         if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
             layout = "(N, L, {0})" if self.batch_first else "(L, N, {0})"
@@ -348,10 +357,32 @@ class RNNBase(Module):
             x = x.reshape(x.shape[0], 1, self.input_size)
         elif self.batch_first:
             x = ag.swapaxes(x, 0, 1)
-        length, batch = x.shape[0], x.shape[1]
-        if length == 0:
+        if x.shape[0] == 0:
             raise ValueError(f"{_label(self)}: expected a sequence of length >= 1, got {x.shape}")
-        initial = self._initial_states(hx, batch, batched)
+        x, state = self._layers(x, self._initial_states(hx, x.shape[1], batched), None)
+        if not batched:
+            return x[:, 0], state[:, :, 0]
+        return (ag.swapaxes(x, 0, 1) if self.batch_first else x), state
+
+    def _packed(self, input: PackedSequence, hx: Any) -> tuple[PackedSequence, Tensor]:
+        """The layers over a PackedSequence: its padded batch in the original order, run to
+        each sequence's length (states and results in that order too, as PyTorch's)."""
+        data = _input(self, input.data, self.weight_ih_l0)
+        if data.ndim != 2 or data.shape[-1] != self.input_size:
+            raise ValueError(
+                f"{_label(self)}: expected packed data of shape (sum of lengths, "
+                f"{self.input_size}), got {data.shape}"
+            )
+        x, lengths = pad_packed_sequence(input._replace(data=data))
+        x, state = self._layers(x, self._initial_states(hx, x.shape[1], True), lengths)
+        return input._replace(data=x[_packed_index(input, False)]), state
+
+    def _layers(
+        self, x: Tensor, initial: list[Tensor | None], lengths: np.ndarray | None
+    ) -> tuple[Tensor, Tensor]:
+        """Every layer and direction over x (L, N, input): the top layer's output (L, N, D*H)
+        and the final states (S, K, N, H)."""
+        length = x.shape[0]
         directions = 2 if self.bidirectional else 1
         finals = []
         for layer in range(self.num_layers):
@@ -362,17 +393,15 @@ class RNNBase(Module):
                     self._weights(layer, direction == 1),
                     self._cell,
                     initial[layer * directions + direction],
-                    reverse=direction == 1,
+                    direction == 1,
+                    lengths,
                 )
                 outputs.append(states[:, 0])
                 finals.append(states[length - 1 if direction == 0 else 0])
             x = outputs[0] if directions == 1 else ag.concat(outputs, axis=2)
             if self.training and self.dropout and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, True, self._generator)
-        state = ag.stack(finals, axis=1)
-        if not batched:
-            return x[:, 0], state[:, :, 0]
-        return (ag.swapaxes(x, 0, 1) if self.batch_first else x), state
+        return x, ag.stack(finals, axis=1)
 
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
@@ -421,7 +450,7 @@ class RNN(RNNBase):
             generator=generator,
         )
 
-    def forward(self, input: Any, hx: Any = None) -> tuple[Tensor, Tensor]:
+    def forward(self, input: Any, hx: Any = None) -> tuple[Tensor | PackedSequence, Tensor]:
         output, state = self._sequence(input, hx)
         return output, state[0]
 
@@ -436,7 +465,9 @@ class LSTM(RNNBase):
 
     _cell = "lstm"
 
-    def forward(self, input: Any, hx: Any = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+    def forward(
+        self, input: Any, hx: Any = None
+    ) -> tuple[Tensor | PackedSequence, tuple[Tensor, Tensor]]:
         output, state = self._sequence(input, hx)
         return output, (state[0], state[1])
 
@@ -447,6 +478,6 @@ class GRU(RNNBase):
 
     _cell = "gru"
 
-    def forward(self, input: Any, hx: Any = None) -> tuple[Tensor, Tensor]:
+    def forward(self, input: Any, hx: Any = None) -> tuple[Tensor | PackedSequence, Tensor]:
         output, state = self._sequence(input, hx)
         return output, state[0]

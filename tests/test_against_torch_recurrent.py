@@ -60,15 +60,22 @@ def _compare(
     hx: Any,
     lstm: bool,
     rng: np.random.Generator,
+    packing: dict[str, Any] | None = None,
 ) -> None:
-    """Forward both, weight every result by one random cotangent, backward both, compare."""
+    """Forward both, weight every result by one random cotangent, backward both, compare.
+    With `packing` (pack_padded_sequence's arguments), x is packed before the layer, and the
+    results are the packed output's data, the output padded again, and the final states."""
     x_ours, x_theirs = ag.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     states = [] if hx is None else (list(hx) if lstm else [hx])
     s_ours = [ag.Tensor(s, requires_grad=True) for s in states]
     s_theirs = [torch.tensor(s, requires_grad=True) for s in states]
     pack = (lambda s: tuple(s) if lstm else s[0]) if states else (lambda s: None)
-    out_ours = ours(x_ours, pack(s_ours))
-    out_theirs = theirs(x_theirs, pack(s_theirs))
+    if packing is None:
+        out_ours = ours(x_ours, pack(s_ours))
+        out_theirs = theirs(x_theirs, pack(s_theirs))
+    else:
+        out_ours = _packed_run(ours, nn.utils.rnn, x_ours, pack(s_ours), packing)
+        out_theirs = _packed_run(theirs, torch.nn.utils.rnn, x_theirs, pack(s_theirs), packing)
     flat_ours = list(_flatten(out_ours))
     flat_theirs = list(_flatten(out_theirs))
     loss_ours: Any = 0.0
@@ -86,6 +93,24 @@ def _compare(
     theirs_params = dict(theirs.named_parameters())
     for name, param in ours.named_parameters():
         _close(param.grad, theirs_params[name].grad, f"gradient of {name}")
+
+
+def _packed_run(layer: Any, utils: Any, x: Any, hx: Any, packing: dict[str, Any]) -> Any:
+    """Pack x, run the layer, and return (packed output data, padded output, final states),
+    with the same checks on both libraries: the output keeps the input's sorting, and the
+    lengths come back in the original order."""
+    packed = utils.pack_padded_sequence(x, **packing)
+    output, state = layer(packed, hx)
+    assert isinstance(output, utils.PackedSequence)
+    padded, lengths = utils.pad_packed_sequence(output, batch_first=packing["batch_first"])
+    assert np.asarray(lengths).tolist() == list(packing["lengths"])
+    assert np.asarray(output.batch_sizes).tolist() == np.asarray(packed.batch_sizes).tolist()
+    for name in ("sorted_indices", "unsorted_indices"):
+        given, kept = getattr(packed, name), getattr(output, name)
+        assert (given is None and kept is None) or np.asarray(kept).tolist() == np.asarray(
+            given
+        ).tolist()
+    return output.data, padded, state
 
 
 def _flatten(result: Any) -> Any:
@@ -185,3 +210,67 @@ def test_a_gradient_penalty_through_the_layer_matches_pytorch(kind: str) -> None
     theirs_params = dict(theirs.named_parameters())
     for key, param in ours.named_parameters():
         _close(param.grad, theirs_params[key].grad, f"second-order gradient of {key}")
+
+
+PACKED = list(itertools.product(KINDS, (1, 2), (False, True), (False, True), (True, False)))
+
+
+@pytest.mark.parametrize(
+    ("kind", "layers", "bidirectional", "batch_first", "enforce_sorted"), PACKED
+)
+def test_packed_sequences_match_pytorch(
+    kind: str, layers: int, bidirectional: bool, batch_first: bool, enforce_sorted: bool
+) -> None:
+    """A PackedSequence through the layer: its output data, the output padded again, h_n (and
+    c_n), and the gradients of the padded input, h_0 (and c_0) and every parameter. Lengths
+    of 5, 3, 3, 1 (sorted) or 3, 5, 1, 3 (not), so sequences end at different steps in both
+    directions, with a tie; an initial state in every other configuration."""
+    ours_class, name, kwargs = KINDS[kind]
+    options = dict(num_layers=layers, batch_first=batch_first, bidirectional=bidirectional)
+    seed = PACKED.index((kind, layers, bidirectional, batch_first, enforce_sorted))
+    ours = ours_class(INPUT, HIDDEN, **kwargs, **options, generator=seed)
+    theirs = getattr(torch.nn, name)(INPUT, HIDDEN, **kwargs, **options).double()
+    _pair(ours, theirs, ours_to_torch=seed % 2 == 0, seed=seed)
+    rng = np.random.default_rng(seed)
+    lengths = [5, 3, 3, 1] if enforce_sorted else [3, 5, 1, 3]
+    batch = len(lengths)
+    x = rng.standard_normal((batch, 5, INPUT) if batch_first else (5, batch, INPUT))
+    hx = None
+    if seed % 2:
+        shape = (layers * (2 if bidirectional else 1), batch, HIDDEN)
+        hx = (rng.standard_normal(shape), rng.standard_normal(shape))
+        hx = hx if kind == "lstm" else hx[0]
+    packing = {"lengths": lengths, "batch_first": batch_first, "enforce_sorted": enforce_sorted}
+    _compare(ours, theirs, x, hx, kind == "lstm", rng, packing)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("enforce_sorted", [True, False])
+def test_packing_and_padding_match_pytorch(batch_first: bool, enforce_sorted: bool) -> None:
+    """pack_padded_sequence, pack_sequence and pad_packed_sequence: the same data, batch
+    sizes, indices, padded batch (with a padding value and total_length) and lengths."""
+    rng = np.random.default_rng(5)
+    lengths = [4, 3, 3, 1] if enforce_sorted else [2, 4, 1, 3]
+    x = rng.standard_normal((4, 4, 2))
+    ours = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first, enforce_sorted)
+    theirs = torch.nn.utils.rnn.pack_padded_sequence(
+        torch.tensor(x), lengths, batch_first, enforce_sorted
+    )
+    sequences = [rng.standard_normal((n, 2)) for n in lengths]
+    ours_list = nn.utils.rnn.pack_sequence(sequences, enforce_sorted)
+    theirs_list = torch.nn.utils.rnn.pack_sequence(
+        [torch.tensor(s) for s in sequences], enforce_sorted
+    )
+    for a, b in ((ours, theirs), (ours_list, theirs_list)):
+        _close(a.data, b.data, "packed data")
+        np.testing.assert_array_equal(a.batch_sizes, b.batch_sizes.numpy())
+        for name in ("sorted_indices", "unsorted_indices"):
+            mine, torch_s = getattr(a, name), getattr(b, name)
+            assert (mine is None) == (torch_s is None)
+            if mine is not None:
+                np.testing.assert_array_equal(mine, torch_s.numpy())
+        padding = {"batch_first": batch_first, "padding_value": -2.0, "total_length": 6}
+        padded, back = nn.utils.rnn.pad_packed_sequence(a, **padding)
+        padded_theirs, back_theirs = torch.nn.utils.rnn.pad_packed_sequence(b, **padding)
+        _close(padded, padded_theirs, "padded")
+        np.testing.assert_array_equal(back, back_theirs.numpy())

@@ -11,9 +11,26 @@ import numpy as np
 from autograd_core import Tensor
 from nn.functional import l1_penalty, l2_penalty
 from nn.utils import rnn
-from nn.utils.rnn import pad_sequence
+from nn.utils.rnn import (
+    PackedSequence,
+    pack_padded_sequence,
+    pack_sequence,
+    pad_packed_sequence,
+    pad_sequence,
+)
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "l1_penalty", "l2_penalty", "pad_sequence", "rnn"]
+__all__ = [
+    "PackedSequence",
+    "clip_grad_norm_",
+    "clip_grad_value_",
+    "l1_penalty",
+    "l2_penalty",
+    "pack_padded_sequence",
+    "pack_sequence",
+    "pad_packed_sequence",
+    "pad_sequence",
+    "rnn",
+]
 
 
 def _params(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:

@@ -1,16 +1,23 @@
-"""Sequences of different lengths as one batch (PyTorch's `torch.nn.utils.rnn`)."""
+"""Sequences of different lengths as one batch (PyTorch's `torch.nn.utils.rnn`): padded to
+the longest, or packed, the steps of all sequences without padding, for the recurrent layers."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 import autograd_core as ag
 from autograd_core import Tensor
 
-__all__ = ["pad_sequence"]
+__all__ = [
+    "PackedSequence",
+    "pack_padded_sequence",
+    "pack_sequence",
+    "pad_packed_sequence",
+    "pad_sequence",
+]
 
 
 def _as_tensor(x: Any) -> Tensor:
@@ -74,3 +81,146 @@ def pad_sequence(
         return out
     filler = ag.full(shape, padding_value, dtype=first.dtype)
     return ag.index_put(filler, ag.cat(seqs), index)
+
+
+# --------------------------------------------------------------------------------------------
+# Packed sequences.
+# --------------------------------------------------------------------------------------------
+
+
+class _PackedFields(NamedTuple):
+    data: Tensor
+    batch_sizes: np.ndarray
+    sorted_indices: np.ndarray | None
+    unsorted_indices: np.ndarray | None
+
+
+class PackedSequence(_PackedFields):
+    """A batch of sequences of different lengths without padding (torch's PackedSequence).
+
+    The sequences are sorted by length, longest first (sample `sorted_indices[k]` of the
+    original batch is the k-th; None when it already was sorted), and `data` holds their steps
+    time-major, (sum of lengths, *): step 0 of every sequence, then step 1 of those at least 2
+    long, and so on; `batch_sizes[t]` (int64) is how many sequences have a step t.
+    `unsorted_indices` is the inverse permutation (computed when not given). A recurrent
+    layer runs each sequence to its own end and returns a PackedSequence laid out alike.
+    """
+
+    def __new__(
+        cls,
+        data: Tensor,
+        batch_sizes: Any,
+        sorted_indices: Any = None,
+        unsorted_indices: Any = None,
+    ) -> PackedSequence:
+        if sorted_indices is not None:
+            sorted_indices = np.asarray(sorted_indices, dtype=np.int64)
+            if unsorted_indices is None:
+                unsorted_indices = np.argsort(sorted_indices).astype(np.int64)
+        if unsorted_indices is not None:
+            unsorted_indices = np.asarray(unsorted_indices, dtype=np.int64)
+        sizes = np.asarray(batch_sizes, dtype=np.int64)
+        return super().__new__(cls, data, sizes, sorted_indices, unsorted_indices)
+
+
+def _packed_index(packed: PackedSequence, batch_first: bool) -> tuple[Any, ...]:
+    """Where each row of `packed.data` sits in the padded batch, in the original order: the
+    index (time, batch), or (batch, time) with `batch_first` (the recurrent layers repack
+    their outputs with it)."""
+    sizes = packed.batch_sizes
+    time = np.repeat(np.arange(len(sizes)), sizes)
+    rank = np.arange(len(time)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    batch = rank if packed.sorted_indices is None else packed.sorted_indices[rank]
+    return (batch, time) if batch_first else (time, batch)
+
+
+def _lengths(packed: PackedSequence) -> np.ndarray:
+    """Each sequence's length (int64), in the original batch order."""
+    sizes = packed.batch_sizes
+    lengths = (sizes[None, :] > np.arange(sizes[0])[:, None]).sum(axis=1).astype(np.int64)
+    return lengths if packed.unsorted_indices is None else lengths[packed.unsorted_indices]
+
+
+def pack_padded_sequence(
+    input: Any, lengths: Any, batch_first: bool = False, enforce_sorted: bool = True
+) -> PackedSequence:
+    """Pack a padded batch (T, B, *) ((B, T, *) with `batch_first`) of sequences whose
+    lengths are `lengths` (B integers in [1, T]) into a PackedSequence: their steps only.
+
+    With `enforce_sorted` the lengths must be non-increasing (the batch sorted longest first);
+    otherwise the batch is sorted here and the layer's results come back in the original order.
+    `data` is a selection of `input`'s rows, so gradients flow back to the steps it holds.
+    """
+    x = input if isinstance(input, Tensor) else Tensor(input)
+    steps = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
+    where = "pack_padded_sequence"
+    if x.ndim < 2:
+        raise ValueError(f"{where}: expected input of shape (T, B, *) or (B, T, *), got {x.shape}")
+    if x.numel() == 0:
+        raise ValueError(f"{where}: Cannot pack empty tensors (input of shape {x.shape}).")
+    if steps.ndim != 1 or (steps.size and steps.dtype.kind not in "iu"):
+        raise ValueError(f"{where}: lengths must be a 1-D list of integers, got {steps!r}")
+    batch, total = (x.shape[0], x.shape[1]) if batch_first else (x.shape[1], x.shape[0])
+    if len(steps) != batch:
+        raise ValueError(
+            f"{where}: Expected `len(lengths)` to be equal to batch_size, but got {len(steps)} "
+            f"(batch_size={batch}, input of shape {x.shape}, batch_first={batch_first})"
+        )
+    if enforce_sorted and np.any(np.diff(steps) > 0):
+        raise ValueError(
+            f"{where}: `lengths` array must be sorted in decreasing order when `enforce_sorted` "
+            f"is True, got {steps.tolist()}. You can pass `enforce_sorted=False` to "
+            f"pack_padded_sequence and/or pack_sequence to sidestep this requirement."
+        )
+    if steps.min() <= 0:
+        raise ValueError(
+            f"{where}: Length of all samples has to be greater than 0, but found an element in "
+            f"'lengths' that is <= 0: {steps.tolist()}"
+        )
+    if steps.max() > total:
+        raise ValueError(
+            f"{where}: lengths {steps.tolist()} go past the input's {total} time steps (input "
+            f"of shape {x.shape}, batch_first={batch_first})"
+        )
+    order = None if enforce_sorted else np.argsort(-steps, kind="stable").astype(np.int64)
+    sorted_steps = steps if order is None else steps[order]
+    sizes = (sorted_steps[None, :] > np.arange(sorted_steps[0])[:, None]).sum(axis=1)
+    packed = PackedSequence(x, sizes, order)  # `data` is filled in just below
+    return packed._replace(data=ag.getitem(x, _packed_index(packed, batch_first)))
+
+
+def pad_packed_sequence(
+    sequence: PackedSequence,
+    batch_first: bool = False,
+    padding_value: float = 0.0,
+    total_length: int | None = None,
+) -> tuple[Tensor, np.ndarray]:
+    """Undo `pack_padded_sequence`: the padded batch (T, B, *) ((B, T, *) with `batch_first`)
+    in the original order, `padding_value` after each sequence's end, and the lengths (B,)
+    (int64). T is the longest length, or `total_length` (to get back a fixed size)."""
+    if not isinstance(sequence, PackedSequence):
+        raise TypeError(
+            f"pad_packed_sequence: expected a PackedSequence, got {type(sequence).__name__}"
+        )
+    data, longest = sequence.data, len(sequence.batch_sizes)
+    steps = longest if total_length is None else int(total_length)
+    if steps < longest:
+        raise ValueError(
+            f"pad_packed_sequence: Expected total_length to be at least the length of the "
+            f"longest sequence in input, but got total_length={total_length} and max sequence "
+            f"length being {longest}"
+        )
+    batch = int(sequence.batch_sizes[0])
+    lead = (batch, steps) if batch_first else (steps, batch)
+    filler = ag.full((*lead, *data.shape[1:]), padding_value, dtype=data.dtype)
+    padded = ag.index_put(filler, data, _packed_index(sequence, batch_first))
+    return padded, _lengths(sequence)
+
+
+def pack_sequence(sequences: Sequence[Any], enforce_sorted: bool = True) -> PackedSequence:
+    """Pack a list of sequences, each (L_i, *), into a PackedSequence (with `enforce_sorted`,
+    longest first): `pack_padded_sequence(pad_sequence(sequences), lengths)`."""
+    if isinstance(sequences, (Tensor, np.ndarray)) or not len(sequences):
+        raise ValueError("pack_sequence: received an empty list of sequences")
+    lengths = [len(s) for s in sequences]
+    return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
