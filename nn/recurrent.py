@@ -241,7 +241,9 @@ class RNNBase(Module):
     by side), inputs (L, N, input_size), (N, L, input_size) with `batch_first`, or one
     unbatched sequence (L, input_size). `forward` returns the top layer's output at every
     step, (L, N, D*H), and the final states (num_layers * D, N, H), layer by layer with the
-    directions of each together (D = 2 if bidirectional else 1)."""
+    directions of each together (D = 2 if bidirectional else 1). A PackedSequence input
+    (nn.utils.rnn) gives a PackedSequence output, and each sequence's final states at its
+    own last step (the reverse direction starts there), in the original batch order."""
 
     _cell = "tanh"
 

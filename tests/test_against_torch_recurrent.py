@@ -274,3 +274,27 @@ def test_packing_and_padding_match_pytorch(batch_first: bool, enforce_sorted: bo
         padded_theirs, back_theirs = torch.nn.utils.rnn.pad_packed_sequence(b, **padding)
         _close(padded, padded_theirs, "padded")
         np.testing.assert_array_equal(back, back_theirs.numpy())
+
+
+@pytest.mark.parametrize("kind", ["rnn_tanh", "lstm", "gru"])
+def test_a_gradient_penalty_through_a_packed_layer_matches_pytorch(kind: str) -> None:
+    """Second order through the masked steps: the gradient of |d loss / d x|^2 with respect
+    to the weights, for a packed batch through two bidirectional layers."""
+    ours_class, name, kwargs = KINDS[kind]
+    ours = ours_class(3, 2, num_layers=2, bidirectional=True, **kwargs, generator=6)
+    theirs = getattr(torch.nn, name)(3, 2, 2, bidirectional=True, **kwargs).double()
+    _pair(ours, theirs, ours_to_torch=True, seed=6)
+    x = np.random.default_rng(6).standard_normal((3, 3, 3))
+    x_ours, x_theirs = ag.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    lengths = [2, 3, 1]
+    packed_ours = nn.utils.rnn.pack_padded_sequence(x_ours, lengths, enforce_sorted=False)
+    packed_theirs = torch.nn.utils.rnn.pack_padded_sequence(x_theirs, lengths, enforce_sorted=False)
+    out_ours, out_theirs = ours(packed_ours)[0].data, theirs(packed_theirs)[0].data
+    (g_ours,) = grad((out_ours**2).sum(), [x_ours], create_graph=True)
+    (g_theirs,) = torch.autograd.grad((out_theirs**2).sum(), x_theirs, create_graph=True)
+    _close(g_ours, g_theirs, "first derivative")
+    (g_ours**2).sum().backward()
+    (g_theirs**2).sum().backward()
+    theirs_params = dict(theirs.named_parameters())
+    for key, param in ours.named_parameters():
+        _close(param.grad, theirs_params[key].grad, f"second-order gradient of {key}")

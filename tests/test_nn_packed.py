@@ -164,7 +164,7 @@ def test_a_packed_batch_runs_each_sequence_alone_to_its_own_end(layer: Any) -> N
             np.testing.assert_allclose(final.data[:, n : n + 1], expected, atol=1e-12)
 
 
-def test_a_packed_input_gets_no_gradient_from_beyond_a_sequence_and_wants_a_matching_hx() -> None:
+def test_a_packed_input_gets_no_gradient_past_a_sequence_and_is_checked_at_the_edge() -> None:
     model = nn.GRU(2, 3, generator=0)
     x = ag.Tensor(_padded([3, 1]), requires_grad=True)
     out, h = model(pack_padded_sequence(x, [3, 1]))
@@ -172,6 +172,12 @@ def test_a_packed_input_gets_no_gradient_from_beyond_a_sequence_and_wants_a_matc
     assert np.abs(x.grad.data[1:, 1]).sum() == 0 and np.abs(x.grad.data[:, 0]).min() > 0
     with pytest.raises(ValueError, match=r"GRU\(2, 3\): h_0 of shape \(1, 3, 3\) .*\(1, 2, 3\)"):
         model(pack_padded_sequence(x, [3, 1]), np.zeros((1, 3, 3)))
+    with pytest.raises(
+        ValueError, match=r"packed data of shape \(sum of lengths, 2\), got \(4, 3\)"
+    ):
+        model(pack_padded_sequence(np.zeros((3, 2, 3)), [3, 1]))
+    with pytest.raises(TypeError, match=r"input dtype float32 does not match .* float64"):
+        model(pack_padded_sequence(np.zeros((3, 2, 2), np.float32), [3, 1]))
 
 
 @pytest.mark.parametrize("layer", LAYERS)
