@@ -331,10 +331,10 @@ class RNNBase(Module):
         if hx is None:
             return [None] * count
         if self._cell == "lstm":
-            if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-                raise TypeError(
-                    f"{_label(self)}: hx must be a tuple (h_0, c_0), got {type(hx).__name__}"
-                )
+            pair = isinstance(hx, (tuple, list))
+            if not pair or len(hx) != 2:
+                got = f"a {type(hx).__name__} of {len(hx)}" if pair else type(hx).__name__
+                raise TypeError(f"{_label(self)}: hx must be a tuple (h_0, c_0), got {got}")
             parts = zip(hx, ("h_0", "c_0"), strict=True)
             both = ag.stack([self._hidden(s, what, batch, batched) for s, what in parts])
             return [both[:, k] for k in range(count)]
