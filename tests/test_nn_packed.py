@@ -17,6 +17,8 @@ from nn.utils.rnn import (
     pack_sequence,
     pad_packed_sequence,
     pad_sequence,
+    unpack_sequence,
+    unpad_sequence,
 )
 
 LAYERS = [nn.RNN, nn.LSTM, nn.GRU]
@@ -195,3 +197,28 @@ def test_dropout_between_layers_acts_on_a_packed_batch_in_training_only(layer: A
     model.eval()
     plain = layer(2, 3, num_layers=2, generator=0)
     np.testing.assert_array_equal(model(packed)[0].data.data, plain(packed)[0].data.data)
+
+
+def test_unpad_and_unpack_give_back_each_sequence_with_its_gradient() -> None:
+    rng = np.random.default_rng(3)
+    sequences = [ag.Tensor(rng.standard_normal((n, 2)), requires_grad=True) for n in (2, 4, 1)]
+    for batch_first in (False, True):
+        padded = pad_sequence(sequences, batch_first=batch_first)
+        back = unpad_sequence(padded, np.array([2, 4, 1]), batch_first=batch_first)
+        for original, piece in zip(sequences, back, strict=True):
+            np.testing.assert_array_equal(piece.data, original.data)
+    unpacked = unpack_sequence(pack_sequence(sequences, enforce_sorted=False))
+    assert [u.shape for u in unpacked] == [(2, 2), (4, 2), (1, 2)]
+    sum(((k + 1) * u).sum() for k, u in enumerate(unpacked)).backward()
+    for k, original in enumerate(sequences):
+        np.testing.assert_array_equal(original.grad.data, np.full(original.shape, k + 1.0))
+
+
+def test_unpad_refuses_lengths_that_do_not_fit_the_batch() -> None:
+    padded = np.zeros((4, 3, 2))  # (T, B, features)
+    with pytest.raises(
+        ValueError, match=r"one sequence per length \(2\) on axis 1 .* got shape \(4, 3, 2\)"
+    ):
+        unpad_sequence(padded, [1, 2])
+    with pytest.raises(ValueError, match=r"lengths must be whole numbers from 0 to 4"):
+        unpad_sequence(padded, [1, 5, 2])

@@ -17,6 +17,8 @@ __all__ = [
     "pack_sequence",
     "pad_packed_sequence",
     "pad_sequence",
+    "unpack_sequence",
+    "unpad_sequence",
 ]
 
 
@@ -224,3 +226,29 @@ def pack_sequence(sequences: Sequence[Any], enforce_sorted: bool = True) -> Pack
         raise ValueError("pack_sequence: received an empty list of sequences")
     lengths = [len(s) for s in sequences]
     return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
+
+
+def unpad_sequence(padded_sequences: Any, lengths: Any, batch_first: bool = False) -> list[Tensor]:
+    """Undo `pad_sequence`: the list of sequences, sequence b its first lengths[b] steps of
+    the padded batch (T, B, *) ((B, T, *) with `batch_first`); each a slice, so gradients
+    flow back into the batch."""
+    padded = _as_tensor(padded_sequences)
+    steps = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths).reshape(-1)
+    batch, time = (0, 1) if batch_first else (1, 0)
+    if padded.ndim < 2 or len(steps) != padded.shape[batch]:
+        raise ValueError(
+            f"unpad_sequence: expected one sequence per length ({len(steps)}) on axis {batch} "
+            f"of the padded batch, got shape {padded.shape}"
+        )
+    if steps.dtype.kind not in "iu" or (steps < 0).any() or (steps > padded.shape[time]).any():
+        raise ValueError(
+            f"unpad_sequence: lengths must be whole numbers from 0 to {padded.shape[time]} "
+            f"(the padded length of shape {padded.shape}), got {steps.tolist()}"
+        )
+    return [padded[:n, b] if time == 0 else padded[b, :n] for b, n in enumerate(steps.tolist())]
+
+
+def unpack_sequence(packed_sequences: PackedSequence) -> list[Tensor]:
+    """Undo `pack_sequence`: the list of sequences, in the original order."""
+    padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
+    return unpad_sequence(padded, lengths, batch_first=True)
