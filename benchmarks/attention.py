@@ -22,7 +22,13 @@ import numpy as np
 
 import autograd_core as ag
 import nn
-from benchmarks.timing import interleaved, prepare_standalone_run, torch_or_none
+from benchmarks.timing import (
+    against_pytorch,
+    interleaved,
+    prepare_standalone_run,
+    print_results,
+    torch_or_none,
+)
 
 BATCH, LENGTH, WIDTH, HEADS, FEEDFORWARD = 16, 32, 64, 4, 128
 
@@ -105,20 +111,10 @@ def run(rounds: int = 100) -> dict[str, Any]:
     g = rng.standard_normal((BATCH, LENGTH, WIDTH)).astype(np.float32)
     results: dict[str, Any] = {}
     for name, contenders in _contenders(torch, x, g).items():
-        medians = interleaved(contenders, rounds)
-        base = medians.get("pytorch")
-        results[name] = {
-            contender: {"us": seconds * 1e6}
-            | ({"ratio_to_pytorch": seconds / base} if base else {})
-            for contender, seconds in medians.items()
-        }
+        results[name] = against_pytorch(interleaved(contenders, rounds))
     return results
 
 
 if __name__ == "__main__":
     prepare_standalone_run()
-    for workload, entries in run().items():
-        print(workload)
-        for contender, figures in entries.items():
-            cells = "  ".join(f"{k}={v:.2f}" for k, v in figures.items())
-            print(f"  {contender:14s} {cells}")
+    print_results(run())

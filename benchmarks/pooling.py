@@ -19,7 +19,13 @@ from typing import Any
 import numpy as np
 
 import autograd_core as ag
-from benchmarks.timing import interleaved, prepare_standalone_run, torch_or_none
+from benchmarks.timing import (
+    against_pytorch,
+    interleaved,
+    prepare_standalone_run,
+    print_results,
+    torch_or_none,
+)
 
 # name -> (input shape, our pool, PyTorch's pool by name, its arguments)
 WORKLOADS: dict[str, tuple[tuple[int, ...], str, tuple[Any, ...]]] = {
@@ -67,20 +73,10 @@ def run(rounds: int = 100) -> dict[str, Any]:
             contenders["pytorch"] = _step(
                 theirs, torch.tensor(x, requires_grad=True), torch.from_numpy(g), args
             )
-        medians = interleaved(contenders, rounds)
-        base = medians.get("pytorch")
-        results[name] = {
-            contender: {"us": seconds * 1e6}
-            | ({"ratio_to_pytorch": seconds / base} if base else {})
-            for contender, seconds in medians.items()
-        }
+        results[name] = against_pytorch(interleaved(contenders, rounds))
     return results
 
 
 if __name__ == "__main__":
     prepare_standalone_run()
-    for workload, entries in run().items():
-        print(workload)
-        for contender, figures in entries.items():
-            cells = "  ".join(f"{k}={v:.2f}" for k, v in figures.items())
-            print(f"  {contender:14s} {cells}")
+    print_results(run())

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 import nn
-from benchmarks.timing import interleaved, prepare_standalone_run, torch_or_none
+from benchmarks.timing import interleaved, prepare_standalone_run, print_results, torch_or_none
 
 LENGTH, BATCH, INPUT, HIDDEN = 32, 16, 64, 64
 LAYERS = {"RNN": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU}
@@ -162,8 +162,4 @@ def run(rounds: int = 60) -> dict[str, Any]:
 
 if __name__ == "__main__":
     prepare_standalone_run()
-    for workload, entries in run().items():
-        print(workload)
-        for contender, figures in entries.items():
-            cells = "  ".join(f"{k}={v:.3f}" for k, v in figures.items())
-            print(f"  {contender:14s} {cells}")
+    print_results(run())

@@ -104,3 +104,21 @@ def prepare_standalone_run() -> None:
     torch: Any = torch_or_none()
     if torch is not None:
         torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
+
+def against_pytorch(medians: dict[str, float]) -> dict[str, dict[str, float]]:
+    """Each contender's median in microseconds, with its ratio to PyTorch's when it ran."""
+    base = medians.get("pytorch")
+    return {
+        contender: {"us": seconds * 1e6} | ({"ratio_to_pytorch": seconds / base} if base else {})
+        for contender, seconds in medians.items()
+    }
+
+
+def print_results(results: dict[str, dict[str, dict[str, float]]]) -> None:
+    """A standalone run's results: each workload, then each contender's figures."""
+    for workload, entries in results.items():
+        print(workload)
+        for contender, figures in entries.items():
+            cells = "  ".join(f"{k}={v:.3f}" for k, v in figures.items())
+            print(f"  {contender:14s} {cells}")
