@@ -202,6 +202,17 @@ CELLS: dict[str, Cell] = {
 Shapes = tuple[tuple[int, ...], ...]
 
 
+def _pack(pieces: list[Any], shapes: Shapes) -> Any:
+    """The pieces flattened and joined into one vector, as `_unpack` reads them (the op's
+    input, and its gradient)."""
+    offsets = (0, *itertools.accumulate(math.prod(shape) for shape in shapes))
+    return CONCAT(*[_flat(p) for p in pieces], axis=0, offsets=offsets)
+
+
+def _flat(x: Any) -> Any:
+    return RESHAPE(x, shape=(-1,)) if isinstance(x, Tensor) else np.ravel(x)
+
+
 def _unpack(packed: Any, shapes: Shapes) -> tuple[Any, Any, Any, Any]:
     """The pieces `recurrence` packed: input projection (L, N, G), W_hh (G, H), b_hh (G,) or
     None, initial state (S, N, H); views of `packed`."""
@@ -334,9 +345,7 @@ def _backward_through_time(
     if bias is not None:
         pieces.append(SUM(d_hp_all, axis=(0, 1), keepdims=False))
     pieces.append(STACK(*d_state, axis=0))
-    flat = [p.reshape(-1) for p in pieces]
-    offsets = (0, *np.cumsum([math.prod(s) for s in shapes]).tolist())
-    return CONCAT(*flat, axis=0, offsets=tuple(offsets))
+    return _pack(pieces, shapes)
 
 
 def _recurrence_vjp(
@@ -420,39 +429,11 @@ def _lengths(lengths: Any, shape_x: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(int(n) for n in steps)
 
 
-def _flat(x: Any) -> Any:
-    return RESHAPE(x, shape=(-1,)) if isinstance(x, Tensor) else np.ravel(x)
-
-
-@export
-def recurrence(
-    inputs: Any,
-    weight_hh: Any,
-    initial: Any = None,
-    cell: str = "tanh",
-    bias_hh: Any = None,
-    reverse: bool = False,
-    lengths: Any = None,
-) -> Tensor:
-    """Run a recurrent cell over a sequence, in one op: the state after every step.
-
-    `inputs` is the input projection of every step, x_t W_ih^T + b_ih, shape (L, N, G*H)
-    (G gate blocks: 1 for "tanh" and "relu", 4 for "lstm", 3 for "gru"); `weight_hh` is
-    W_hh, (G*H, H); `initial` the state before the first step, (S, N, H) with S = 2 (h, c)
-    for an LSTM and 1 otherwise (zeros when None); `bias_hh` the optional b_hh, (G*H,).
-    Each step computes hp_t = h_{t-1} W_hh^T + b_hh and applies the cell (formulas in this
-    module's docstring). `reverse=True` runs from the last step to the first (the reverse
-    direction of a bidirectional layer). Returns (L, S, N, H): out[t] is the state after
-    the step at time t; out[:, 0] are the hidden states.
-
-    `lengths` (N,) (integers in [0, L], a constant, not differentiated) runs sequences of
-    different lengths in one batch: the steps at t >= lengths[n] leave sample n's state as it
-    was, in either direction, so out[L - 1] (forward) or out[0] (reverse) is each sequence's
-    state after its own last step; its outputs there (repeated states) are padding.
-
-    The op's fused backward serves one input, so the pieces are packed into one vector here
-    (a copy of the projection); `concat`'s backward hands each piece its part of the gradient.
-    """
+def _checked_pieces(
+    cell: str, inputs: Any, weight_hh: Any, initial: Any, bias_hh: Any
+) -> list[Any]:
+    """`recurrence`'s operands, checked against each other: the projection, W_hh, b_hh (when
+    given) and the initial state (zeros when None), in the order they are packed."""
     if cell not in CELLS:
         raise ValueError(f"recurrence: unknown cell {cell!r}; expected one of {sorted(CELLS)}")
     spec = CELLS[cell]
@@ -496,10 +477,42 @@ def recurrence(
             f"recurrence: inputs, weights and initial state must share one dtype, got "
             f"{sorted(str(d) for d in dtypes)}"
         )
+    return pieces
+
+
+@export
+def recurrence(
+    inputs: Any,
+    weight_hh: Any,
+    initial: Any = None,
+    cell: str = "tanh",
+    bias_hh: Any = None,
+    reverse: bool = False,
+    lengths: Any = None,
+) -> Tensor:
+    """Run a recurrent cell over a sequence, in one op: the state after every step.
+
+    `inputs` is the input projection of every step, x_t W_ih^T + b_ih, shape (L, N, G*H)
+    (G gate blocks: 1 for "tanh" and "relu", 4 for "lstm", 3 for "gru"); `weight_hh` is
+    W_hh, (G*H, H); `initial` the state before the first step, (S, N, H) with S = 2 (h, c)
+    for an LSTM and 1 otherwise (zeros when None); `bias_hh` the optional b_hh, (G*H,).
+    Each step computes hp_t = h_{t-1} W_hh^T + b_hh and applies the cell (formulas in this
+    module's docstring). `reverse=True` runs from the last step to the first (the reverse
+    direction of a bidirectional layer). Returns (L, S, N, H): out[t] is the state after
+    the step at time t; out[:, 0] are the hidden states.
+
+    `lengths` (N,) (integers in [0, L], a constant, not differentiated) runs sequences of
+    different lengths in one batch: the steps at t >= lengths[n] leave sample n's state as it
+    was, in either direction, so out[L - 1] (forward) or out[0] (reverse) is each sequence's
+    state after its own last step; its outputs there (repeated states) are padding.
+
+    The op's fused backward serves one input, so the pieces are packed into one vector here
+    (a copy of the projection); `concat`'s backward hands each piece its part of the gradient.
+    """
+    pieces = _checked_pieces(cell, inputs, weight_hh, initial, bias_hh)
     shapes = tuple(tuple(p.shape) for p in pieces)
-    offsets = (0, *np.cumsum([math.prod(s) for s in shapes]).tolist())
-    packed = CONCAT(*[_flat(p) for p in pieces], axis=0, offsets=tuple(offsets))
+    packed = _pack(pieces, shapes)
     if lengths is None:
         return RECURRENCE(packed, cell=cell, shapes=shapes, reverse=bool(reverse))
-    steps = _lengths(lengths, shape_x)
+    steps = _lengths(lengths, shapes[0])
     return RECURRENCE(packed, cell=cell, shapes=shapes, reverse=bool(reverse), lengths=steps)
