@@ -27,7 +27,6 @@ import inspect
 import io
 import pathlib
 import shutil
-import subprocess
 import sys
 import types
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from typing import Any
 import pytest
 
 from tests.test_readme import Block as ReadmeBlock
-from tests.test_readme import check_value, run_block, working_directory
+from tests.test_readme import check_value, ruff_formatted, run_block, working_directory
 
 pytest.importorskip("sphinx", reason="the docs extra is not installed: pip install -e .[docs]")
 MarkdownIt = pytest.importorskip("markdown_it").MarkdownIt  # comes with myst-parser
@@ -265,18 +264,8 @@ def test_markers_are_known_and_output_follows_python() -> None:
 
 
 def test_python_blocks_are_formatted_as_ruff_formats_them() -> None:
-    ruff = shutil.which("ruff", path=pathlib.Path(sys.executable).parent) or shutil.which("ruff")
-    if ruff is None:
-        pytest.skip("ruff is not installed")
     for page, fence in EXAMPLES:
-        formatted = subprocess.run(
-            [ruff, "format", "--stdin-filename", "docs_block.py", "-"],
-            input=fence.code,
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            check=True,
-        ).stdout
+        formatted = ruff_formatted(fence.code)
         assert formatted == fence.code, (
             f"ruff formats the block at {page.relative_to(ROOT)}:{fence.line} differently:\n"
             f"{formatted}"

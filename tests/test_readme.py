@@ -210,20 +210,25 @@ def test_not_tested_markers_give_a_reason() -> None:
             assert block.marker[1], f"the marker above README.md:{block.line} gives no reason"
 
 
-def test_python_blocks_are_formatted_as_ruff_formats_them() -> None:
+def ruff_formatted(code: str) -> str:
+    """`code` as `ruff format` writes it, with the project's settings (skips without ruff)."""
     ruff = shutil.which("ruff", path=pathlib.Path(sys.executable).parent) or shutil.which("ruff")
     if ruff is None:
         pytest.skip("ruff is not installed")
+    return subprocess.run(
+        [ruff, "format", "--stdin-filename", "block.py", "-"],
+        input=code,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    ).stdout
+
+
+def test_python_blocks_are_formatted_as_ruff_formats_them() -> None:
     for block in README_BLOCKS:
         if block.language == "python":
-            formatted = subprocess.run(
-                [ruff, "format", "--stdin-filename", "README_block.py", "-"],
-                input=block.code,
-                capture_output=True,
-                text=True,
-                cwd=ROOT,
-                check=True,
-            ).stdout
+            formatted = ruff_formatted(block.code)
             assert formatted == block.code, (
                 f"ruff formats the block at README.md:{block.line} differently:\n{formatted}"
             )
